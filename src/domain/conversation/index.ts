@@ -1,0 +1,5 @@
+export * from './commands'
+export * from './decide'
+export * from './decider'
+export * from './events'
+export * from './state'

@@ -1,0 +1,54 @@
+import websocket from '@fastify/websocket'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { ErrorCode } from '../domain/shared/errors'
+import type { Principal } from '../infra/auth/tokens'
+import { authenticate } from './http/authenticate'
+import { conversationRoutes } from './http/conversation-routes'
+import { errorHandler } from './http/errors'
+import type { GatewayServices } from './services'
+import { ClientSession } from './ws/session'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal
+  }
+}
+
+/**
+ * The HTTP and WebSocket front of Parley, built from ready services so tests get a fresh app in
+ * milliseconds. Listening is the caller's business (src/main.ts).
+ */
+export async function buildApp(services: GatewayServices): Promise<FastifyInstance> {
+  // Fastify's own request log stays off: a WebSocket URL carries the token in its query string.
+  // Errors are logged by the error handler through the injected logger instead.
+  const app = Fastify()
+  app.setErrorHandler(errorHandler(services.logger))
+
+  // ws enforces the frame size (closing with 1009) and UTF-8 validity (closing with 1007).
+  await app.register(websocket, { options: { maxPayload: services.config.maxFrameBytes } })
+
+  app.get('/healthz', async () => ({ status: 'ok', connections: services.registry.size }))
+
+  app.get(
+    '/ws',
+    {
+      websocket: true,
+      // Runs before the upgrade, so a bad token gets a plain HTTP 401 and no socket.
+      preValidation: async (request, reply) => {
+        try {
+          request.principal = authenticate(request, services.tokens)
+        } catch (err) {
+          const message = err instanceof Error ? err.message : 'unauthorized'
+          services.logger.info({ reason: message }, 'upgrade refused')
+          return reply.code(401).send({ code: ErrorCode.Unauthorized, message })
+        }
+      },
+    },
+    (socket, request) => {
+      new ClientSession(socket, request.principal as Principal, services).open()
+    },
+  )
+
+  conversationRoutes(app, services)
+  return app
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto'
+import type { WebSocket } from 'ws'
+import { validateContent } from '../../domain/content/validate'
+import { CloseReason } from '../../domain/conversation/events'
+import type { AckFrame, ClientFrame, CloseFrame, SendFrame, ServerFrame } from '../../domain/protocol/frames'
+import { DomainError, ErrorCode } from '../../domain/shared/errors'
+import { Role } from '../../domain/shared/participant'
+import type { Principal } from '../../infra/auth/tokens'
+import type { Logger } from '../../infra/logging/logger'
+import type { Connection } from '../connections/registry'
+import type { GatewayServices } from '../services'
+import { clientMsgIdOf, parseClientFrame } from './frame-parser'
+import { TokenBucket } from './rate-limiter'
+
+/** Past this many unsent bytes the peer is not reading; the socket is closed (1013). */
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024
+/** Close codes the server uses (besides ws's own 1007 and 1009). */
+export const CloseCode = { TryAgainLater: 1013, ServerShutdown: 1001 } as const
+
+/**
+ * One client's socket: frames in, in order, one at a time (so one socket's sends take seqs in
+ * the order sent), and frames out. A bad frame gets an `error` frame and the socket stays open;
+ * only a faulty transport (too large, not UTF-8, a peer not reading) closes it.
+ */
+export class ClientSession implements Connection {
+  readonly id = randomUUID()
+  private readonly bucket: TokenBucket
+  private readonly log: Logger
+  private inbox: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly participant: Principal,
+    private readonly services: GatewayServices,
+  ) {
+    const { rateLimit } = services.config
+    this.bucket = new TokenBucket(rateLimit.perSecond, rateLimit.burst, services.clock.now())
+    this.log = services.logger.child({ connectionId: this.id, role: participant.role, who: participant.id })
+  }
+
+  /** Registers the connection and starts delivering; call once, right after the upgrade. */
+  open(): void {
+    const { registry, delivery, dispatcher, desks } = this.services
+    this.socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary))
+    this.socket.on('close', (code) => {
+      registry.remove(this)
+      this.log.info({ code }, 'socket closed')
+    })
+    this.socket.on('error', (err) => this.log.info({ err }, 'socket error'))
+
+    registry.add(this)
+    void delivery.connected(this.participant, this)
+    if (this.participant.role === Role.Agent) {
+      const seats = this.participant.seats
+      const ready = seats === undefined ? Promise.resolve() : desks.setSeats(this.participant.id, seats)
+      void ready
+        .then(() => dispatcher.agentAvailable())
+        .catch((err: unknown) => this.log.error({ err }, 'agent seats not recorded'))
+    }
+  }
+
+  send(frame: ServerFrame): void {
+    if (this.socket.readyState !== this.socket.OPEN) return
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.log.info({ buffered: this.socket.bufferedAmount }, 'peer not reading, closing')
+      this.socket.close(CloseCode.TryAgainLater, 'not reading')
+      return
+    }
+    this.socket.send(JSON.stringify(frame))
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason)
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    // Over the limit: refused at once, so a flood is never buffered.
+    if (!this.bucket.take(this.services.clock.now())) {
+      const clientMsgId = isBinary ? undefined : clientMsgIdOf(data.toString('utf8'))
+      this.reject(new DomainError(ErrorCode.RateLimited, 'too many frames, slow down'), clientMsgId)
+      return
+    }
+
+    // Everything else is answered in the order it came, errors included.
+    this.inbox = this.inbox.then(() => this.handle(data, isBinary))
+  }
+
+  private async handle(data: Buffer, isBinary: boolean): Promise<void> {
+    if (isBinary) {
+      this.reject(new DomainError(ErrorCode.BadFrame, 'frames must be JSON text'))
+      return
+    }
+
+    const text = data.toString('utf8')
+    let frame: ClientFrame
+    try {
+      frame = parseClientFrame(text)
+    } catch (err) {
+      this.reject(err, clientMsgIdOf(text))
+      return
+    }
+
+    try {
+      switch (frame.type) {
+        case 'send':
+          return await this.onSend(frame)
+        case 'ack':
+          return await this.onAck(frame)
+        case 'heartbeat':
+          return this.send({ type: 'heartbeat' })
+        case 'close':
+          return await this.onClose(frame)
+      }
+    } catch (err) {
+      this.reject(err, frame.type === 'send' ? frame.clientMsgId : undefined)
+    }
+  }
+
+  private async onSend(frame: SendFrame): Promise<void> {
+    const content = validateContent(frame.content)
+    const { role, id } = this.participant
+    if (role === Role.Admin) throw new DomainError(ErrorCode.Forbidden, 'admins do not send messages')
+
+    const result = await this.services.conversations.send(
+      { role, id },
+      { clientMsgId: frame.clientMsgId, conversationId: frame.conversationId, content },
+    )
+    const { conversationId, messageId, seq, sentAt } = result
+    this.send({ type: 'sent', clientMsgId: frame.clientMsgId, messageId, conversationId, seq, sentAt })
+  }
+
+  private async onAck(frame: AckFrame): Promise<void> {
+    const { role, id } = this.participant
+    const byConversation = new Map<string, string[]>()
+    const wanted = new Set(frame.messageIds)
+    for (const row of this.services.delivery.pendingFor({ role, id })) {
+      if (!wanted.has(row.messageId)) continue
+      byConversation.set(row.conversationId, [...(byConversation.get(row.conversationId) ?? []), row.messageId])
+    }
+    for (const [conversationId, messageIds] of byConversation) {
+      await this.services.conversations.acknowledge({ role, id }, conversationId, messageIds)
+    }
+  }
+
+  private async onClose(frame: CloseFrame): Promise<void> {
+    const { role, id } = this.participant
+    const reason = role === Role.Admin ? CloseReason.AdminClosed : CloseReason.AgentClosed
+    await this.services.conversations.close({ role, id }, frame.conversationId, reason)
+  }
+
+  /** Answers a refused frame; a fault of ours is logged and reported without its details. */
+  private reject(err: unknown, clientMsgId?: string): void {
+    if (err instanceof DomainError) {
+      this.log.info({ code: err.code, clientMsgId }, 'frame refused')
+      this.send({ type: 'error', code: err.code, message: err.message, ...(clientMsgId && { clientMsgId }) })
+      return
+    }
+    this.log.error({ err, clientMsgId }, 'frame failed')
+    this.send({
+      type: 'error',
+      code: ErrorCode.Internal,
+      message: 'the server could not process this frame; retry it',
+      ...(clientMsgId && { clientMsgId }),
+    })
+  }
+}

@@ -1,0 +1,4 @@
+export * from './command-handler'
+export * from './conversation-commands'
+export * from './desk-commands'
+export * from './keyed-queue'

@@ -1,0 +1,9 @@
+export {
+  DEFAULT_EPOCH,
+  MAX_WORKER_ID,
+  type Snowflake,
+  type SnowflakeOptions,
+  compareSnowflakes,
+  createSnowflake,
+  snowflakeTime,
+} from './snowflake'

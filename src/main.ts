@@ -1,0 +1,47 @@
+import { createParley } from './server'
+import { ConfigError, loadConfig } from './infra/config/config'
+import { createLogger } from './infra/logging/logger'
+
+/**
+ * The server entry: configuration from the environment, the embedded stores in
+ * PARLEY_DATA_DIR, listening on HOST:PORT until SIGINT or SIGTERM.
+ */
+export async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`parley: ${err.message}\n`)
+    process.exitCode = 1
+    return
+  }
+
+  const logger = createLogger({ level: config.logLevel })
+  const parley = await createParley(config, { logger })
+  await parley.app.listen({ port: config.port, host: config.host })
+  logger.info({ port: config.port, host: config.host, dataDir: config.dataDir }, 'parley serving')
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    parley.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`parley: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,144 @@
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { asyncScheduler, type SchedulerLike } from 'rxjs'
+import { ConnectionRegistry } from './gateway/connections/registry'
+import { buildApp } from './gateway/app'
+import type { GatewayServices } from './gateway/services'
+import { resolveAuthSecret } from './infra/auth/secret'
+import { createTokenVerifier } from './infra/auth/tokens'
+import { ConversationCommands, type Clock } from './infra/commands/conversation-commands'
+import { DeskCommands } from './infra/commands/desk-commands'
+import type { Config } from './infra/config/config'
+import type { EventStore } from './infra/eventstore/port'
+import { createSqliteEventStore } from './infra/eventstore/sqlite'
+import { createSnowflake } from './infra/ids/snowflake'
+import { silentLogger, type Logger } from './infra/logging/logger'
+import type { ReadModelStore } from './infra/readmodel/port'
+import { createSqliteReadModelStore } from './infra/readmodel/sqlite'
+import { DeliveryManager } from './projections/delivery/delivery-manager'
+import { Dispatcher } from './projections/dispatch/dispatcher'
+import { startProjection, type ProjectionRunner } from './projections/projection'
+import { allProjections } from './projections/readmodels'
+
+/** File names of the embedded stores inside PARLEY_DATA_DIR. */
+export const EVENTS_FILE = 'events.sqlite'
+export const READ_MODELS_FILE = 'read-models.sqlite'
+/** Longest an HTTP read waits for the read models to catch up with what is committed. */
+export const READ_YOUR_WRITES_TIMEOUT_MS = 2000
+
+export interface ParleyOverrides {
+  events?: EventStore
+  readModels?: ReadModelStore
+  logger?: Logger
+  /** Timers of the process managers; a virtual-time scheduler in tests. */
+  scheduler?: SchedulerLike
+}
+
+export interface Parley {
+  app: FastifyInstance
+  services: GatewayServices
+  /** Stops accepting, closes sockets (1001), stops the process managers and closes the stores. */
+  close(): Promise<void>
+}
+
+/**
+ * The composition root: opens the stores, starts the projections and process managers, and
+ * builds the app. It does not listen; src/main.ts does.
+ */
+export async function createParley(config: Config, overrides: ParleyOverrides = {}): Promise<Parley> {
+  const logger = overrides.logger ?? silentLogger
+  const scheduler = overrides.scheduler ?? asyncScheduler
+  const clock: Clock = { now: () => scheduler.now() }
+
+  // 1. Stores: the embedded SQLite files unless others are given.
+  const events = overrides.events ?? createSqliteEventStore({ path: join(config.dataDir, EVENTS_FILE), logger })
+  const readModels =
+    overrides.readModels ?? createSqliteReadModelStore({ path: join(config.dataDir, READ_MODELS_FILE) })
+  await readModels.ensureCollections(allProjections.flatMap((p) => p.collections))
+
+  // 2. Identity: tokens and ids. Ids are seeded past the newest stored event's time, so a clock
+  // that stepped back across a restart cannot hand out an id already used.
+  const secret = await resolveAuthSecret({ configured: config.authSecret, dataDir: config.dataDir, logger })
+  const tokens = createTokenVerifier(secret)
+  const ids = createSnowflake({
+    workerId: config.nodeId,
+    now: clock.now,
+    minTimestamp: await newestEventTime(events),
+  })
+
+  // 3. Commands, read models, process managers.
+  const policy = { ackTimeoutMs: config.ackTimeoutMs, maxAttempts: config.ackMaxAttempts }
+  const conversations = new ConversationCommands(events, ids, clock, policy)
+  const desks = new DeskCommands(events, clock, config.agentSeats)
+  const runners: ProjectionRunner[] = allProjections.map((projection) =>
+    startProjection({ events, readModels, projection, logger }),
+  )
+  const waitForReadModels = async (position: bigint): Promise<void> => {
+    await Promise.all(runners.map((r) => r.waitForPosition(position)))
+  }
+  await Promise.all(runners.map((r) => r.ready))
+
+  const registry = new ConnectionRegistry()
+  const delivery = new DeliveryManager({
+    events,
+    readModels,
+    commands: conversations,
+    channels: registry,
+    policy,
+    scheduler,
+    logger,
+  })
+  await delivery.start()
+  const dispatcher = new Dispatcher({
+    events,
+    readModels,
+    waitForReadModels,
+    conversations,
+    desks,
+    agents: registry,
+    defaultSeats: config.agentSeats,
+    scheduler,
+    logger,
+  })
+  await dispatcher.start()
+
+  // 4. The gateway.
+  const services: GatewayServices = {
+    config,
+    tokens,
+    conversations,
+    desks,
+    delivery,
+    dispatcher,
+    registry,
+    readModels,
+    readModelsCaughtUp: async () => {
+      const head = await events.headPosition()
+      await Promise.all(runners.map((r) => r.waitForPosition(head, READ_YOUR_WRITES_TIMEOUT_MS)))
+    },
+    clock,
+    logger,
+  }
+  const app = await buildApp(services)
+
+  return {
+    app,
+    services,
+    async close() {
+      for (const connection of registry.all()) connection.close(1001, 'server shutting down')
+      await app.close()
+      await dispatcher.stop()
+      await delivery.stop()
+      await Promise.all(runners.map((r) => r.stop()))
+      await events.close()
+      await readModels.close()
+    },
+  }
+}
+
+async function newestEventTime(events: EventStore): Promise<number | undefined> {
+  const head = await events.headPosition()
+  if (head === 0n) return undefined
+  for await (const event of events.readAll({ after: head - 1n, maxCount: 1 })) return event.recordedAt
+  return undefined
+}
