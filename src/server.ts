@@ -8,6 +8,7 @@ import { resolveAuthSecret } from './infra/auth/secret'
 import { createTokenVerifier } from './infra/auth/tokens'
 import { ConversationCommands, type Clock } from './infra/commands/conversation-commands'
 import { DeskCommands } from './infra/commands/desk-commands'
+import { PresenceCommands } from './infra/commands/presence-commands'
 import type { Config } from './infra/config/config'
 import type { EventStore } from './infra/eventstore/port'
 import { createSqliteEventStore } from './infra/eventstore/sqlite'
@@ -17,6 +18,8 @@ import type { ReadModelStore } from './infra/readmodel/port'
 import { createSqliteReadModelStore } from './infra/readmodel/sqlite'
 import { DeliveryManager } from './projections/delivery/delivery-manager'
 import { Dispatcher } from './projections/dispatch/dispatcher'
+import { presenceAvailability } from './projections/presence/agent-availability'
+import { PresenceMonitor } from './projections/presence/presence-monitor'
 import { startProjection, type ProjectionRunner } from './projections/projection'
 import { allProjections } from './projections/readmodels'
 
@@ -70,6 +73,8 @@ export async function createParley(config: Config, overrides: ParleyOverrides = 
   const policy = { ackTimeoutMs: config.ackTimeoutMs, maxAttempts: config.ackMaxAttempts }
   const conversations = new ConversationCommands(events, ids, clock, policy)
   const desks = new DeskCommands(events, clock, config.agentSeats)
+  const thresholds = { offlineAfterMs: config.offlineAfterMs, leaveAfterMs: config.leaveAfterMs }
+  const presence = new PresenceCommands(events, clock, thresholds, config.nodeId)
   const runners: ProjectionRunner[] = allProjections.map((projection) =>
     startProjection({ events, readModels, projection, logger }),
   )
@@ -95,12 +100,25 @@ export async function createParley(config: Config, overrides: ParleyOverrides = 
     waitForReadModels,
     conversations,
     desks,
-    agents: registry,
+    agents: presenceAvailability(readModels),
     defaultSeats: config.agentSeats,
     scheduler,
     logger,
   })
   await dispatcher.start()
+  const monitor = new PresenceMonitor({
+    events,
+    readModels,
+    presence,
+    conversations,
+    desks,
+    connections: () => registry.all(),
+    thresholds,
+    tickMs: config.presenceTickMs,
+    scheduler,
+    logger,
+  })
+  await monitor.start()
 
   // 4. The gateway.
   const services: GatewayServices = {
@@ -108,6 +126,7 @@ export async function createParley(config: Config, overrides: ParleyOverrides = 
     tokens,
     conversations,
     desks,
+    presence,
     delivery,
     dispatcher,
     registry,
@@ -127,6 +146,7 @@ export async function createParley(config: Config, overrides: ParleyOverrides = 
     async close() {
       for (const connection of registry.all()) connection.close(1001, 'server shutting down')
       await app.close()
+      await monitor.stop()
       await dispatcher.stop()
       await delivery.stop()
       await Promise.all(runners.map((r) => r.stop()))

@@ -1,6 +1,7 @@
 import type { Clock } from '../infra/commands/conversation-commands'
 import type { ConversationCommands } from '../infra/commands/conversation-commands'
 import type { DeskCommands } from '../infra/commands/desk-commands'
+import type { PresenceCommands } from '../infra/commands/presence-commands'
 import type { TokenVerifier } from '../infra/auth/tokens'
 import type { RateLimit } from '../infra/config/config'
 import type { Logger } from '../infra/logging/logger'
@@ -15,6 +16,7 @@ export interface GatewayServices {
   tokens: TokenVerifier
   conversations: ConversationCommands
   desks: DeskCommands
+  presence: PresenceCommands
   delivery: DeliveryManager
   dispatcher: Dispatcher
   registry: ConnectionRegistry

@@ -106,6 +106,8 @@ export function startProjection(options: StartProjectionOptions): ProjectionRunn
 
   const retrying = <T>(message: string, level: 'warn' | 'error') =>
     retry<T>({
+      // A success starts the backoff over, so one bad hour does not slow the next failure.
+      resetOnSuccess: true,
       delay: (err: unknown, attempt: number) => {
         const retryInMs = backoff(attempt)
         log[level]({ err, attempt, retryInMs }, message)

@@ -2,7 +2,7 @@ import type { Test } from 'tap'
 import { canonicalJson } from '../../src/domain/conversation/state'
 import { createInMemoryEventStore } from '../../src/infra/eventstore/memory'
 import type { EventStore } from '../../src/infra/eventstore/port'
-import type { Logger } from '../../src/infra/logging/logger'
+import { silentLogger, type Logger } from '../../src/infra/logging/logger'
 import type { DocChange, ReadModelStore } from '../../src/infra/readmodel/port'
 import { createSqliteReadModelStore } from '../../src/infra/readmodel/sqlite'
 import {
@@ -114,4 +114,15 @@ export function crashingStore(inner: ReadModelStore, crashAt: number, keep: (n: 
     }),
   }
   return { store, crashed }
+}
+
+/** A logger that keeps the messages logged at `error`, and drops the rest. */
+export function errorLogger(): { logger: Logger; errors: string[] } {
+  const errors: string[] = []
+  const logger: Logger = {
+    ...silentLogger,
+    error: (_, msg) => errors.push(msg),
+    child: () => logger,
+  }
+  return { logger, errors }
 }

@@ -81,6 +81,7 @@ t.test('conversations', async (t) => {
       lastSeq: 0,
       lastMessage: null,
       queuedAt: null,
+      queueRank: 10,
     })
   })
 
@@ -151,7 +152,7 @@ t.test('pending acknowledgements', async (t) => {
     const afterAssign = project(pendingAcksProjection, [...given, assigned('c1', 3, 'a1')])
 
     t.same([...beforeAssign.keys()].sort(), [row('c1', 1, user('u1')), 'pending_conversations/c1'])
-    t.same(beforeAssign.get('pending_conversations/c1'), {
+    t.match(beforeAssign.get('pending_conversations/c1'), {
       conversationId: 'c1',
       userId: 'u1',
       agentId: null,

@@ -11,6 +11,9 @@ export const DEFAULT_WAIT_MS = 5000
  */
 export class TestClient {
   readonly frames: Frame[] = []
+  /** `Date.now()` at each frame's arrival, by the frame's index in `frames`. */
+  readonly receivedAt: number[] = []
+  private ackFilter: ((f: Frame) => boolean) | null = null
   private taken = new Set<number>()
   private waiters: (() => void)[] = []
   closed: { code: number; reason: string } | null = null
@@ -18,7 +21,10 @@ export class TestClient {
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      this.frames.push(JSON.parse(String(data)) as Frame)
+      const frame = JSON.parse(String(data)) as Frame
+      this.frames.push(frame)
+      this.receivedAt.push(Date.now())
+      if (this.ackFilter && isPush(frame) && this.ackFilter(frame)) this.ack([frame.messageId])
       for (const w of this.waiters.splice(0)) w()
     })
     socket.on('close', (code, reason) => {
@@ -79,6 +85,47 @@ export class TestClient {
     return this.next((f) => (f.type === 'sent' || f.type === 'error') && f.clientMsgId === frame.clientMsgId)
   }
 
+  /** Acknowledges pushed messages or notices by id. */
+  ack(messageIds: string[]): void {
+    this.send({ type: 'ack', messageIds })
+  }
+
+  /**
+   * Acknowledges every pushed `message` or `system` frame that `filter` accepts (default: all)
+   * as it arrives, and those already received; replaces an earlier filter.
+   */
+  autoAck(filter: (f: Frame) => boolean = () => true): void {
+    this.ackFilter = filter
+    const due = this.frames.filter((f): f is PushedFrame => isPush(f) && filter(f))
+    if (due.length > 0) this.ack([...new Set(due.map((f) => f.messageId))])
+  }
+
+  stopAutoAck(): void {
+    this.ackFilter = null
+  }
+
+  /** Every push of one message or notice received so far, re-pushes included, in arrival order. */
+  pushesOf(messageId: string): PushedFrame[] {
+    return this.frames.filter((f): f is PushedFrame => isPush(f) && f.messageId === messageId)
+  }
+
+  /**
+   * A heartbeat round trip. The socket answers frames in order, so once the reply is here every
+   * frame sent before it was handled, and the connection is registered on the server.
+   */
+  async roundTrip(timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    const before = this.frames.length
+    this.send({ type: 'heartbeat' })
+    await this.next((f) => f.type === 'heartbeat' && this.frames.indexOf(f) >= before, timeoutMs)
+  }
+
+  /** Drops the connection without a close handshake, as a lost network would. */
+  terminate(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    this.socket.terminate()
+    return this.waitClosed().then(() => undefined)
+  }
+
   /** Awaits the socket's close and returns its code and reason. */
   async waitClosed(timeoutMs = DEFAULT_WAIT_MS): Promise<{ code: number; reason: string }> {
     if (this.closed) return this.closed
@@ -99,6 +146,29 @@ export class TestClient {
   }
 }
 
+/** A `message` or `system` frame: something the server pushes and wants acknowledged. */
+export type PushedFrame = Frame & { type: 'message' | 'system'; messageId: string; seq: number }
+
+export function isPush(f: Frame): f is PushedFrame {
+  return (f.type === 'message' || f.type === 'system') && typeof f.messageId === 'string'
+}
+
 function describe(match: string | ((f: Frame) => boolean)): string {
   return typeof match === 'string' ? `'${match}' frame` : 'matching frame'
+}
+
+/**
+ * Awaits a condition that no frame announces (a registry or read model catching up), checking
+ * it every few milliseconds; fails after `timeoutMs` (default DEFAULT_WAIT_MS) naming `what`.
+ */
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = DEFAULT_WAIT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
 }

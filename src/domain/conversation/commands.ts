@@ -28,6 +28,14 @@ export interface AssignAgent {
   now: number
 }
 
+/** The agent left: put the conversation back at the head of the queue (only if still theirs). */
+export interface RequeueConversation {
+  type: 'RequeueConversation'
+  agentId: string
+  messageId: string
+  now: number
+}
+
 export interface SendMessage {
   type: 'SendMessage'
   from: Participant
@@ -78,6 +86,7 @@ export type ConversationCommand =
   | OpenConversation
   | QueueConversation
   | AssignAgent
+  | RequeueConversation
   | SendMessage
   | RecordPush
   | AbandonPush

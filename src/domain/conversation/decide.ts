@@ -10,6 +10,7 @@ import type {
   OpenConversation,
   QueueConversation,
   RecordPush,
+  RequeueConversation,
   SendMessage,
 } from './commands'
 import type { ConversationEvent, MessageAcknowledged } from './events'
@@ -33,6 +34,8 @@ export function decide(command: ConversationCommand, state: ConversationState): 
       return queue(command, state)
     case 'AssignAgent':
       return assign(command, state)
+    case 'RequeueConversation':
+      return requeue(command, state)
     case 'SendMessage':
       return send(command, state)
     case 'RecordPush':
@@ -85,6 +88,20 @@ function assign(c: AssignAgent, s: ConversationState): ConversationEvent[] {
     at: c.now,
   }
   return [{ type: 'ConversationAssigned', data }]
+}
+
+function requeue(c: RequeueConversation, s: ConversationState): ConversationEvent[] {
+  mustExist(s)
+  if (s.status !== 'open' || s.agentId !== c.agentId) return []
+
+  const data = {
+    conversationId: s.conversationId,
+    previousAgentId: c.agentId,
+    messageId: c.messageId,
+    seq: s.lastSeq + 1,
+    at: c.now,
+  }
+  return [{ type: 'ConversationRequeued', data }]
 }
 
 function send(c: SendMessage, s: ConversationState): ConversationEvent[] {

@@ -14,6 +14,8 @@ export const SystemEventName = {
   Queued: 'queued',
   Assigned: 'assigned',
   Closed: 'closed',
+  /** The agent left; the conversation went back to the head of the queue. */
+  AgentLeft: 'agent_left',
 } as const
 export type SystemEventName = (typeof SystemEventName)[keyof typeof SystemEventName]
 
@@ -31,6 +33,18 @@ export interface ConversationQueued {
 export interface ConversationAssigned {
   type: 'ConversationAssigned'
   data: { conversationId: string; agentId: string; messageId: string; seq: number; at: number }
+}
+
+/** The assigned agent left: the conversation waits again, ahead of every other waiting one. */
+export interface ConversationRequeued {
+  type: 'ConversationRequeued'
+  data: {
+    conversationId: string
+    previousAgentId: string
+    messageId: string
+    seq: number
+    at: number
+  }
 }
 
 export interface MessageSent {
@@ -94,6 +108,7 @@ export type ConversationEvent =
   | ConversationOpened
   | ConversationQueued
   | ConversationAssigned
+  | ConversationRequeued
   | MessageSent
   | MessagePushed
   | MessageAcknowledged
@@ -103,12 +118,17 @@ export type ConversationEvent =
 export type ConversationEventType = ConversationEvent['type']
 
 /** The events that take a seq and reach both sides as a `system` frame. */
-export type SystemNoticeEvent = ConversationQueued | ConversationAssigned | ConversationClosed
+export type SystemNoticeEvent =
+  | ConversationQueued
+  | ConversationAssigned
+  | ConversationRequeued
+  | ConversationClosed
 
 export function isSystemNotice(event: { type: string }): event is SystemNoticeEvent {
   return (
     event.type === 'ConversationQueued' ||
     event.type === 'ConversationAssigned' ||
+    event.type === 'ConversationRequeued' ||
     event.type === 'ConversationClosed'
   )
 }
@@ -120,6 +140,8 @@ export function noticeName(event: SystemNoticeEvent): SystemEventName {
       return SystemEventName.Queued
     case 'ConversationAssigned':
       return SystemEventName.Assigned
+    case 'ConversationRequeued':
+      return SystemEventName.AgentLeft
     case 'ConversationClosed':
       return SystemEventName.Closed
   }

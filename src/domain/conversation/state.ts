@@ -105,6 +105,9 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
     case 'ConversationAssigned':
       state.messages.set(event.data.messageId, { seq: event.data.seq, from: null })
       return { ...state, status: 'open', agentId: event.data.agentId, lastSeq: event.data.seq }
+    case 'ConversationRequeued':
+      state.messages.set(event.data.messageId, { seq: event.data.seq, from: null })
+      return { ...state, status: 'queued', agentId: null, lastSeq: event.data.seq }
     case 'MessageSent': {
       const { messageId, seq, from, clientMsgId, sentAt, content } = event.data
       state.messages.set(messageId, { seq, from })

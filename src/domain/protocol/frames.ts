@@ -74,6 +74,8 @@ export interface SystemFrame {
   event: SystemEventName
   sentAt: number
   agentId?: string
+  /** For `agent_left`: the agent who left. */
+  previousAgentId?: string
   position?: number
   reason?: string
 }

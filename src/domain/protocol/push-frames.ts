@@ -20,6 +20,7 @@ export function systemFrame(event: SystemNoticeEvent): SystemFrame {
   }
   if (event.type === 'ConversationQueued') frame.position = event.data.position
   if (event.type === 'ConversationAssigned') frame.agentId = event.data.agentId
+  if (event.type === 'ConversationRequeued') frame.previousAgentId = event.data.previousAgentId
   if (event.type === 'ConversationClosed') frame.reason = event.data.reason
   return frame
 }

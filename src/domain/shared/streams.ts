@@ -26,3 +26,7 @@ export function idOf(streamName: string): string {
   const dash = streamName.indexOf('-')
   return dash === -1 ? '' : streamName.slice(dash + 1)
 }
+
+/** One presence stream per person: `presence-<role>-<id>`. */
+export const presenceStream = (p: { role: string; id: string }): string =>
+  `${StreamCategory.Presence}-${p.role}-${p.id}`

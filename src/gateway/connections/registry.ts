@@ -1,6 +1,5 @@
 import type { ServerFrame } from '../../domain/protocol/frames'
 import { participantKey, Role, type Participant } from '../../domain/shared/participant'
-import type { AgentAvailability } from '../../projections/dispatch/dispatcher'
 import type { ChannelDirectory, PushChannel } from '../../projections/delivery/push-channel'
 
 /** A live socket of one person on this node. */
@@ -8,16 +7,18 @@ export interface Connection extends PushChannel {
   readonly id: string
   readonly participant: Participant
   send(frame: ServerFrame): void
+  /** When the last application heartbeat (or the opening) arrived, by the server's clock. */
+  readonly lastBeatAt: number
   /** Closes the socket with a WebSocket close code and a short reason. */
   close(code: number, reason: string): void
 }
 
 /**
  * The node's live connections, by person. A person may hold several (tabs, devices); every one
- * of them gets each push. The process managers see it through ChannelDirectory and
- * AgentAvailability only.
+ * of them gets each push. The process managers see it through ChannelDirectory only; who is
+ * online across nodes is the presence read model's business.
  */
-export class ConnectionRegistry implements ChannelDirectory, AgentAvailability {
+export class ConnectionRegistry implements ChannelDirectory {
   private readonly byPerson = new Map<string, Connection[]>()
 
   add(connection: Connection): void {
@@ -36,6 +37,7 @@ export class ConnectionRegistry implements ChannelDirectory, AgentAvailability {
     return this.byPerson.get(participantKey(participant)) ?? []
   }
 
+  /** Agents with a socket on this node. */
   onlineAgents(): string[] {
     const prefix = `${Role.Agent}:`
     return [...this.byPerson.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length))

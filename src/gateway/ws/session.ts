@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { WebSocket } from 'ws'
 import { validateContent } from '../../domain/content/validate'
 import { CloseReason } from '../../domain/conversation/events'
+import { DisconnectReason } from '../../domain/presence/events'
+import { HEARTBEAT_TIMEOUT_CLOSE } from '../../projections/presence/presence-monitor'
 import type { AckFrame, ClientFrame, CloseFrame, SendFrame, ServerFrame } from '../../domain/protocol/frames'
 import { DomainError, ErrorCode } from '../../domain/shared/errors'
 import { Role } from '../../domain/shared/participant'
@@ -24,6 +26,8 @@ export const CloseCode = { TryAgainLater: 1013, ServerShutdown: 1001 } as const
  */
 export class ClientSession implements Connection {
   readonly id = randomUUID()
+  lastBeatAt: number
+  private closeReason: DisconnectReason = DisconnectReason.Closed
   private readonly bucket: TokenBucket
   private readonly log: Logger
   private inbox: Promise<void> = Promise.resolve()
@@ -34,28 +38,34 @@ export class ClientSession implements Connection {
     private readonly services: GatewayServices,
   ) {
     const { rateLimit } = services.config
-    this.bucket = new TokenBucket(rateLimit.perSecond, rateLimit.burst, services.clock.now())
+    this.lastBeatAt = services.clock.now()
+    this.bucket = new TokenBucket(rateLimit.perSecond, rateLimit.burst, this.lastBeatAt)
     this.log = services.logger.child({ connectionId: this.id, role: participant.role, who: participant.id })
   }
 
-  /** Registers the connection and starts delivering; call once, right after the upgrade. */
+  /**
+   * Registers the connection, records it on the person's presence (the opening counts as a
+   * heartbeat) and starts delivering; call once, right after the upgrade. An agent's seats from
+   * the token are recorded on their desk; coming online and new seats both make the dispatcher
+   * look at the queue again.
+   */
   open(): void {
-    const { registry, delivery, dispatcher, desks } = this.services
+    const { registry, delivery, desks, presence } = this.services
+    const who = { role: this.participant.role, id: this.participant.id }
     this.socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary))
-    this.socket.on('close', (code) => {
-      registry.remove(this)
-      this.log.info({ code }, 'socket closed')
-    })
+    this.socket.on('close', (code) => this.closed(code))
     this.socket.on('error', (err) => this.log.info({ err }, 'socket error'))
 
     registry.add(this)
-    void delivery.connected(this.participant, this)
-    if (this.participant.role === Role.Agent) {
-      const seats = this.participant.seats
-      const ready = seats === undefined ? Promise.resolve() : desks.setSeats(this.participant.id, seats)
-      void ready
-        .then(() => dispatcher.agentAvailable())
-        .catch((err: unknown) => this.log.error({ err }, 'agent seats not recorded'))
+    void presence.connect(who, this.id).catch((err: unknown) => {
+      this.log.error({ err }, 'connection not recorded')
+    })
+    void delivery.connected(who, this)
+    const seats = this.participant.seats
+    if (this.participant.role === Role.Agent && seats !== undefined) {
+      desks.setSeats(who.id, seats).catch((err: unknown) => {
+        this.log.error({ err }, 'agent seats not recorded')
+      })
     }
   }
 
@@ -70,7 +80,20 @@ export class ClientSession implements Connection {
   }
 
   close(code: number, reason: string): void {
+    if (code === HEARTBEAT_TIMEOUT_CLOSE.code) this.closeReason = DisconnectReason.HeartbeatTimeout
+    if (code === CloseCode.ServerShutdown) this.closeReason = DisconnectReason.ServerShutdown
     this.socket.close(code, reason)
+  }
+
+  private closed(code: number): void {
+    this.services.registry.remove(this)
+    this.log.info({ code, reason: this.closeReason }, 'socket closed')
+    const who = { role: this.participant.role, id: this.participant.id }
+    // Best effort at shutdown: the store may close first, and the presence sweep then records
+    // the time-out after the offline threshold instead.
+    this.services.presence.disconnect(who, this.id, this.closeReason).catch((err: unknown) => {
+      this.log.info({ err }, 'disconnect not recorded')
+    })
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
@@ -107,7 +130,7 @@ export class ClientSession implements Connection {
         case 'ack':
           return await this.onAck(frame)
         case 'heartbeat':
-          return this.send({ type: 'heartbeat' })
+          return await this.onHeartbeat()
         case 'close':
           return await this.onClose(frame)
       }
@@ -127,6 +150,14 @@ export class ClientSession implements Connection {
     )
     const { conversationId, messageId, seq, sentAt } = result
     this.send({ type: 'sent', clientMsgId: frame.clientMsgId, messageId, conversationId, seq, sentAt })
+  }
+
+  /** Liveness is the application heartbeat's (a frozen page still answers WebSocket pings). */
+  private async onHeartbeat(): Promise<void> {
+    this.lastBeatAt = this.services.clock.now()
+    const { role, id } = this.participant
+    await this.services.presence.beat({ role, id }, this.id)
+    this.send({ type: 'heartbeat' })
   }
 
   private async onAck(frame: AckFrame): Promise<void> {

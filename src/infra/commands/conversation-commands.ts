@@ -177,6 +177,25 @@ export class ConversationCommands {
     })
   }
 
+  /** The agent left: back to the head of the queue, if the conversation is still theirs. */
+  requeue(conversationId: string, agentId: string) {
+    return this.conversations.handle(conversationStream(conversationId), {
+      type: 'RequeueConversation',
+      agentId,
+      messageId: this.ids.next(),
+      now: this.clock.now(),
+    })
+  }
+
+  /** The user's current conversation if it is still open or queued; opens none. */
+  async activeConversationOf(userId: string): Promise<string | null> {
+    const customer = await this.customers.read(customerStream(userId))
+    const id = customer.currentConversationId
+    if (id === null) return null
+    const state = await this.read(id)
+    return state.status === 'closed' || state.status === 'none' ? null : id
+  }
+
   close(by: Participant | null, conversationId: string, reason: CloseReason) {
     return this.conversations.handle(conversationStream(conversationId), {
       type: 'CloseConversation',

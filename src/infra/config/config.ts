@@ -1,5 +1,10 @@
 import { DEFAULT_ACK_MAX_ATTEMPTS, DEFAULT_ACK_TIMEOUT_MS } from '../../domain/delivery/backoff'
 import { DEFAULT_AGENT_SEATS } from '../../domain/desk/desk'
+import {
+  DEFAULT_LEAVE_AFTER_MS,
+  DEFAULT_OFFLINE_AFTER_MS,
+  DEFAULT_PRESENCE_TICK_MS,
+} from '../../domain/presence/thresholds'
 import { ParleyError } from '../../domain/shared/errors'
 import { DEFAULT_LOG_LEVEL, LogLevel, isLogLevel } from '../logging/logger'
 
@@ -17,12 +22,6 @@ export const DEFAULT_RATE_LIMIT_PER_SECOND = 20
 export const DEFAULT_RATE_LIMIT_BURST = 40
 /** Default snowflake worker id of this node (PARLEY_NODE_ID): 0. */
 export const DEFAULT_NODE_ID = 0
-/** Default silence before a participant is shown offline (PARLEY_OFFLINE_AFTER_MS): 30 s. */
-export const DEFAULT_OFFLINE_AFTER_MS = 30_000
-/** Default silence before a participant is treated as gone (PARLEY_LEAVE_AFTER_MS): 2 min. */
-export const DEFAULT_LEAVE_AFTER_MS = 120_000
-/** Default interval of the presence clock (PARLEY_PRESENCE_TICK_MS): 1 s. */
-export const DEFAULT_PRESENCE_TICK_MS = 1000
 /** Default MongoDB database name (PARLEY_MONGODB_DB). */
 export const DEFAULT_MONGODB_DB = 'parley'
 

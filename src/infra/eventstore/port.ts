@@ -42,6 +42,15 @@ export interface ReadAllOptions {
   maxCount?: number
 }
 
+export interface PruneOptions {
+  category: string
+  type: string
+  /** Milliseconds since the epoch; only events recorded strictly before go. */
+  recordedBefore: number
+  /** A top-level field of the event data; the newest event per stream and value is kept. */
+  keepLatestBy: string
+}
+
 export interface EventStore {
   /**
    * Appends atomically and durably: it resolves only once the events are committed. Throws
@@ -65,6 +74,14 @@ export interface EventStore {
    * or when the store closes; errors when the store fails.
    */
   subscribeToAll(options?: Omit<ReadAllOptions, 'maxCount'>): Observable<RecordedEvent>
+
+  /**
+   * Optional: deletes the events of one type and category recorded before a time, except the
+   * newest one per stream and value of the `keepLatestBy` data field; returns how many went.
+   * Used to keep heartbeats from growing the log without bound on the embedded store. Stores
+   * that expire events by themselves (EventStoreDB's `$maxAge`) leave it out.
+   */
+  prune?(options: PruneOptions): Promise<number>
 
   /** The position of the last committed event, or 0n for an empty log. */
   headPosition(): Promise<bigint>

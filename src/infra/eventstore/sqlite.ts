@@ -205,6 +205,25 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       return catchUpThenLive(source, subscribeOptions)
     },
 
+    async prune({ category, type, recordedBefore, keepLatestBy }) {
+      if (closed) throw new StoreClosedError()
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(keepLatestBy)) {
+        throw new RangeError(`keepLatestBy must be a plain field name, got ${keepLatestBy}`)
+      }
+      // Positions never go back (AUTOINCREMENT), so a deleted event leaves a gap that readers
+      // skip; the kept newest event per stream also keeps each stream's revision where it was.
+      const info = db
+        .prepare(
+          `DELETE FROM events
+           WHERE category = ? AND type = ? AND recorded_at < ?
+             AND position NOT IN (
+               SELECT MAX(position) FROM events WHERE category = ? AND type = ?
+               GROUP BY stream, json_extract(data, '$.${keepLatestBy}'))`,
+        )
+        .run(category, type, recordedBefore, category, type)
+      return info.changes
+    },
+
     async headPosition() {
       if (closed) throw new StoreClosedError()
       return sql.head.get() ?? 0n

@@ -17,6 +17,12 @@ function identifier(name: string): string {
 // Generated columns get a prefix so a field called `key` or `doc` cannot clash with ours.
 const column = (field: string): string => identifier(`f_${field}`)
 
+/** A top-level field read out of the JSON document; the name is checked like an identifier. */
+function extract(field: string): string {
+  identifier(field)
+  return `json_extract(doc, '$.${field}')`
+}
+
 // SQLite has no boolean: json_extract gives JSON true and false back as 1 and 0.
 const bindable = (value: Scalar): string | number | null =>
   typeof value === 'boolean' ? (value ? 1 : 0) : value
@@ -58,9 +64,7 @@ export function createSqliteReadModelStore({ path }: SqliteReadModelOptions): Re
     return fields
   }
   const expression = (collection: string, field: string): string =>
-    fieldsOf(collection).has(field)
-      ? column(field)
-      : `json_extract(doc, '$.${identifier(field).slice(1, -1)}')`
+    fieldsOf(collection).has(field) ? column(field) : extract(field)
 
   const tableExists = (name: string): boolean =>
     prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
@@ -73,11 +77,9 @@ export function createSqliteReadModelStore({ path }: SqliteReadModelOptions): Re
     const fields = fieldsOf(spec.name)
     for (const field of new Set(spec.indexes.flat())) {
       if (fields.has(field)) continue
-      const path = `$.${identifier(field).slice(1, -1)}`
-      db.exec(
-        `ALTER TABLE ${table} ADD COLUMN ${column(field)} ` +
-          `GENERATED ALWAYS AS (json_extract(doc, '${path}')) VIRTUAL`,
-      )
+      // SQLite can add a VIRTUAL generated column to a table that has rows (not a STORED one).
+      const generated = `GENERATED ALWAYS AS (${extract(field)}) VIRTUAL`
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column(field)} ${generated}`)
       fields.add(field)
     }
 
@@ -96,9 +98,10 @@ export function createSqliteReadModelStore({ path }: SqliteReadModelOptions): Re
       prepare(`DELETE FROM ${table} WHERE key = ?`).run(change.key)
       return
     }
-    prepare(
-      `INSERT INTO ${table} (key, doc) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET doc = excluded.doc`,
-    ).run(change.key, JSON.stringify(change.doc))
+    const upsert =
+      `INSERT INTO ${table} (key, doc) VALUES (?, ?) ` +
+      'ON CONFLICT (key) DO UPDATE SET doc = excluded.doc'
+    prepare(upsert).run(change.key, JSON.stringify(change.doc))
   }
 
   const commit = db.transaction(
@@ -177,7 +180,9 @@ export function createSqliteReadModelStore({ path }: SqliteReadModelOptions): Re
       if (keys.length === 0) return docs
 
       // One statement whatever the number of keys: they travel as a single JSON array.
-      const sql = `SELECT key, doc FROM ${identifier(collection)} WHERE key IN (SELECT value FROM json_each(?))`
+      const sql =
+        `SELECT key, doc FROM ${identifier(collection)} ` +
+        'WHERE key IN (SELECT value FROM json_each(?))'
       const rows = prepare(sql).all(JSON.stringify(keys)) as { key: string; doc: string }[]
       for (const row of rows) docs.set(row.key, JSON.parse(row.doc) as Doc)
       return docs

@@ -5,6 +5,7 @@ import {
   type Subscription,
 } from 'rxjs'
 import { DomainError } from '../../domain/shared/errors'
+import { Role } from '../../domain/shared/participant'
 import { StreamCategory } from '../../domain/shared/streams'
 import type { ConversationCommands } from '../../infra/commands/conversation-commands'
 import type { DeskCommands } from '../../infra/commands/desk-commands'
@@ -17,9 +18,9 @@ export const DEFAULT_DISPATCH_SWEEP_MS = 5000
 /** Most waiting conversations looked at in one pass. */
 const QUEUE_PAGE = 500
 
-/** Which agents can take new conversations now; the gateway knows who is connected. */
+/** Which agents can take new conversations now (online by their presence). */
 export interface AgentAvailability {
-  onlineAgents(): readonly string[]
+  onlineAgents(): readonly string[] | Promise<readonly string[]>
 }
 
 export interface DispatcherDeps {
@@ -67,7 +68,7 @@ export class Dispatcher {
     this.subscription = this.deps.events
       .subscribeToAll({
         after: head,
-        categories: [StreamCategory.Conversation, StreamCategory.Agent],
+        categories: [StreamCategory.Conversation, StreamCategory.Agent, StreamCategory.Presence],
       })
       .subscribe({
         next: (event) => this.onEvent(event),
@@ -89,9 +90,9 @@ export class Dispatcher {
     await this.running
   }
 
-  /** An agent became available (connected, or got more seats): fill their free seats. */
-  agentAvailable(): Promise<void> {
-    return this.kick(null, false)
+  /** An agent may have become available: run a pass (after the read models reach `position`). */
+  agentAvailable(position: bigint | null = null): Promise<void> {
+    return this.kick(position, false)
   }
 
   private onEvent(event: RecordedEvent): void {
@@ -101,6 +102,9 @@ export class Dispatcher {
       case 'SeatReleased':
       case 'AgentSeatsSet':
         void this.kick(event.position, false)
+        return
+      case 'WentOnline':
+        if ((data.who as { role?: string }).role === Role.Agent) void this.kick(event.position, false)
         return
       case 'SeatTaken':
         void this.serial(async () => {
@@ -142,13 +146,13 @@ export class Dispatcher {
     const waiting = await readModels.find({
       collection: 'conversations',
       where: { status: 'queued' },
-      orderBy: { field: 'openedAt', direction: 'asc' },
+      orderBy: { field: 'queueRank', direction: 'asc' },
       limit: QUEUE_PAGE,
     })
     if (waiting.length === 0) return
 
     const free = new Map<string, { load: number; seats: number }>()
-    for (const agentId of agents.onlineAgents()) {
+    for (const agentId of await agents.onlineAgents()) {
       const doc = (await readModels.get('agents', agentId)) as AgentDoc | undefined
       const load = doc?.conversations.length ?? 0
       const seats = doc?.seats ?? defaultSeats

@@ -37,7 +37,15 @@ export type ConversationDoc = {
   lastSeq: number
   lastMessage: LastMessage | null
   queuedAt: number | null
+  /**
+   * Place in the waiting line, smallest first: the opening time, or for a conversation whose agent
+   * left, a value below every opening time so it goes to the head of the queue.
+   */
+  queueRank: number
 }
+
+/** Subtracted from the requeue time so requeued conversations rank before any new one. */
+export const REQUEUE_RANK_OFFSET = 1e14
 
 function opened({ data }: ConversationOpened): ConversationDoc {
   return {
@@ -51,6 +59,7 @@ function opened({ data }: ConversationOpened): ConversationDoc {
     lastSeq: 0,
     lastMessage: null,
     queuedAt: null,
+    queueRank: data.openedAt,
   }
 }
 
@@ -79,6 +88,13 @@ function evolve(doc: ConversationDoc, event: ConversationEvent): ConversationDoc
       }
     case 'ConversationAssigned':
       return { ...next, status: 'open', agentId: event.data.agentId }
+    case 'ConversationRequeued':
+      return {
+        ...next,
+        status: 'queued',
+        agentId: null,
+        queueRank: event.data.at - REQUEUE_RANK_OFFSET,
+      }
     case 'ConversationClosed':
       return { ...next, status: 'closed', closedAt: event.data.at, closeReason: event.data.reason }
     default:
@@ -91,6 +107,7 @@ const SUMMARY_EVENTS = new Set<string>([
   'ConversationOpened',
   'ConversationQueued',
   'ConversationAssigned',
+  'ConversationRequeued',
   'MessageSent',
   'ConversationClosed',
 ])
@@ -110,6 +127,7 @@ export const conversationsProjection: Projection = {
         ['userId', 'openedAt'],
         ['agentId', 'status'],
         ['status', 'openedAt'],
+        ['status', 'queueRank'],
       ],
     },
   ],

@@ -31,6 +31,8 @@ export type MessageDoc = {
   event?: SystemEventName
   /** `assigned`: the agent; `closed`: the agent who had it, if any. */
   agentId?: string
+  /** `agent_left`: the agent who left. */
+  previousAgentId?: string
   /** `queued`: the 1-based place in the queue when queued. */
   position?: number
   /** `closed`: why. */
@@ -59,6 +61,8 @@ function noticeDoc(event: SystemNoticeEvent): MessageDoc {
       return { ...doc, position: event.data.position }
     case 'ConversationAssigned':
       return { ...doc, agentId: event.data.agentId }
+    case 'ConversationRequeued':
+      return { ...doc, previousAgentId: event.data.previousAgentId }
     case 'ConversationClosed': {
       const { agentId, reason } = event.data
       return agentId === null ? { ...doc, reason } : { ...doc, agentId, reason }

@@ -28,6 +28,11 @@ export type PendingConversationDoc = {
   userId: string
   agentId: string | null
   awaitingAgent: { messageId: string; seq: number }[]
+  /**
+   * What the current agent has not acknowledged yet (`fromUser` false for notices), so that when
+   * the agent leaves their rows can be dropped and the user's messages handed to the next agent.
+   */
+  agentPending: { messageId: string; seq: number; fromUser: boolean }[]
 }
 
 /** `messageId|role:id`, the domain's delivery key. */
@@ -57,20 +62,25 @@ function updateRow(read: DocReader, key: string, patch: Partial<PendingAckDoc>):
   return current ? [{ collection: PENDING_ACKS, key, doc: { ...current, ...patch } }] : []
 }
 
-function onConversation(e: ConversationEvent, c: PendingConversationDoc): DocChange[] {
-  const conversation = (doc: PendingConversationDoc): DocChange => ({
-    collection: PENDING_CONVERSATIONS,
-    key: doc.conversationId,
-    doc,
-  })
+const conversation = (doc: PendingConversationDoc): DocChange => ({
+  collection: PENDING_CONVERSATIONS,
+  key: doc.conversationId,
+  doc,
+})
 
+function onConversation(e: ConversationEvent, c: PendingConversationDoc): DocChange[] {
   switch (e.type) {
     case 'ConversationQueued':
     case 'ConversationClosed': {
       const { conversationId, messageId, seq } = e.data
       const agentId = e.type === 'ConversationClosed' ? (e.data.agentId ?? c.agentId) : c.agentId
-      const to = agentId === null ? [userOf(c)] : [userOf(c), agent(agentId)]
-      return to.map((p) => row(conversationId, messageId, seq, p))
+      if (agentId === null) return [row(conversationId, messageId, seq, userOf(c))]
+      const agentPending = [...c.agentPending, { messageId, seq, fromUser: false }]
+      return [
+        row(conversationId, messageId, seq, userOf(c)),
+        row(conversationId, messageId, seq, agent(agentId)),
+        conversation({ ...c, agentPending }),
+      ]
     }
     case 'ConversationAssigned': {
       // What the user sent while nobody was assigned goes to the new agent, then the notice to
@@ -81,27 +91,72 @@ function onConversation(e: ConversationEvent, c: PendingConversationDoc): DocCha
         row(conversationId, m.messageId, m.seq, agent(agentId)),
       )
       const notice = [userOf(c), agent(agentId)].map((p) => row(conversationId, messageId, seq, p))
-      return [...waiting, ...notice, conversation({ ...c, agentId, awaitingAgent: [] })]
+      const agentPending = [
+        ...c.awaitingAgent.map((m) => ({ ...m, fromUser: true })),
+        { messageId, seq, fromUser: false },
+      ]
+      return [
+        ...waiting,
+        ...notice,
+        conversation({ ...c, agentId, awaitingAgent: [], agentPending }),
+      ]
+    }
+    case 'ConversationRequeued': {
+      // The agent who left keeps nothing: their rows go, and what the user sent that they never
+      // acknowledged waits for the next agent, who gets it pushed on assignment.
+      const { conversationId, messageId, seq, previousAgentId } = e.data
+      const dropped = c.agentPending.map(
+        (m): DocChange => ({
+          collection: PENDING_ACKS,
+          key: pendingKey(m.messageId, agent(previousAgentId)),
+          doc: null,
+        }),
+      )
+      const awaitingAgent = c.agentPending
+        .filter((m) => m.fromUser)
+        .map(({ messageId: id, seq: n }) => ({ messageId: id, seq: n }))
+      return [
+        ...dropped,
+        row(conversationId, messageId, seq, userOf(c)),
+        conversation({ ...c, agentId: null, awaitingAgent, agentPending: [] }),
+      ]
     }
     case 'MessageSent': {
       const { conversationId, messageId, seq, from } = e.data
       if (from.role === Role.Agent) return [row(conversationId, messageId, seq, userOf(c))]
       if (from.role !== Role.User) return []
-      if (c.agentId !== null) return [row(conversationId, messageId, seq, agent(c.agentId))]
-      return [conversation({ ...c, awaitingAgent: [...c.awaitingAgent, { messageId, seq }] })]
+      if (c.agentId === null) {
+        return [conversation({ ...c, awaitingAgent: [...c.awaitingAgent, { messageId, seq }] })]
+      }
+      const agentPending = [...c.agentPending, { messageId, seq, fromUser: true }]
+      return [
+        row(conversationId, messageId, seq, agent(c.agentId)),
+        conversation({ ...c, agentPending }),
+      ]
     }
     default:
       return []
   }
 }
 
+/** An agent's acknowledgement also leaves the conversation's list of what the agent owes. */
+function forgetAgentPending(read: DocReader, conversationId: string, messageId: string): DocChange[] {
+  const c = read(PENDING_CONVERSATIONS, conversationId) as PendingConversationDoc | undefined
+  if (!c || !c.agentPending.some((m) => m.messageId === messageId)) return []
+  return [conversation({ ...c, agentPending: c.agentPending.filter((m) => m.messageId !== messageId) })]
+}
+
 function refs(event: RecordedEvent): DocRef[] {
   const e = event as ConversationEvent
   switch (e.type) {
     case 'MessagePushed':
-    case 'MessageAcknowledged':
     case 'PushAbandoned':
       return [{ collection: PENDING_ACKS, key: pendingKey(e.data.messageId, e.data.recipient) }]
+    case 'MessageAcknowledged':
+      return [
+        { collection: PENDING_ACKS, key: pendingKey(e.data.messageId, e.data.recipient) },
+        { collection: PENDING_CONVERSATIONS, key: e.data.conversationId },
+      ]
     default:
       return [{ collection: PENDING_CONVERSATIONS, key: e.data.conversationId }]
   }
@@ -134,6 +189,7 @@ export const pendingAcksProjection: Projection = {
           userId,
           agentId: null,
           awaitingAgent: [],
+          agentPending: [],
         }
         return [{ collection: PENDING_CONVERSATIONS, key: conversationId, doc }]
       }
@@ -143,8 +199,11 @@ export const pendingAcksProjection: Projection = {
         return updateRow(read, pendingKey(messageId, recipient), patch)
       }
       case 'MessageAcknowledged': {
-        const key = pendingKey(e.data.messageId, e.data.recipient)
-        return [{ collection: PENDING_ACKS, key, doc: null }]
+        const { conversationId, messageId, recipient } = e.data
+        const key = pendingKey(messageId, recipient)
+        const owed =
+          recipient.role === Role.Agent ? forgetAgentPending(read, conversationId, messageId) : []
+        return [{ collection: PENDING_ACKS, key, doc: null }, ...owed]
       }
       case 'PushAbandoned': {
         const key = pendingKey(e.data.messageId, e.data.recipient)

@@ -5,16 +5,18 @@ import {
 } from '../../../src/domain/delivery/backoff'
 import { DEFAULT_AGENT_SEATS } from '../../../src/domain/desk/desk'
 import {
+  DEFAULT_LEAVE_AFTER_MS,
+  DEFAULT_OFFLINE_AFTER_MS,
+  DEFAULT_PRESENCE_TICK_MS,
+} from '../../../src/domain/presence/thresholds'
+import {
   ConfigError,
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
-  DEFAULT_LEAVE_AFTER_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MONGODB_DB,
   DEFAULT_NODE_ID,
-  DEFAULT_OFFLINE_AFTER_MS,
   DEFAULT_PORT,
-  DEFAULT_PRESENCE_TICK_MS,
   DEFAULT_RATE_LIMIT_BURST,
   DEFAULT_RATE_LIMIT_PER_SECOND,
   loadConfig,

@@ -1,0 +1,2 @@
+export * from './presence-monitor'
+export * from './agent-availability'

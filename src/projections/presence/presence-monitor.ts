@@ -1,0 +1,190 @@
+import {
+  asyncScheduler,
+  type SchedulerAction,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs'
+import { CloseReason } from '../../domain/conversation/events'
+import type { PersonLeft } from '../../domain/presence/events'
+import {
+  DEFAULT_PRESENCE_TICK_MS,
+  type PresenceThresholds,
+} from '../../domain/presence/thresholds'
+import { Role, type Participant } from '../../domain/shared/participant'
+import { StreamCategory } from '../../domain/shared/streams'
+import type { ConversationCommands } from '../../infra/commands/conversation-commands'
+import type { DeskCommands } from '../../infra/commands/desk-commands'
+import type { PresenceCommands } from '../../infra/commands/presence-commands'
+import type { EventStore, RecordedEvent } from '../../infra/eventstore/port'
+import { silentLogger, type Logger } from '../../infra/logging/logger'
+import type { ReadModelStore } from '../../infra/readmodel/port'
+import { PRESENCE, type PresenceDoc } from '../readmodels/presence'
+
+/** How often superseded heartbeat events are pruned from a store that supports it. */
+export const HEARTBEAT_PRUNE_EVERY_MS = 60_000
+/** WebSocket close code and reason for a connection that stopped beating. */
+export const HEARTBEAT_TIMEOUT_CLOSE = { code: 4000, reason: 'heartbeat timeout' } as const
+/** The checkpoint under which the monitor remembers which departures it has acted on. */
+export const MONITOR_CHECKPOINT = 'presence_monitor'
+/** Tries at acting on one departure before it is left to the next start. */
+const DEPARTURE_ATTEMPTS = 6
+
+/** A connection on this node, as the monitor needs it. */
+export interface BeatingConnection {
+  readonly lastBeatAt: number
+  close(code: number, reason: string): void
+}
+
+export interface PresenceMonitorDeps {
+  events: EventStore
+  readModels: ReadModelStore
+  presence: PresenceCommands
+  conversations: ConversationCommands
+  desks: DeskCommands
+  /** This node's connections. */
+  connections: () => Iterable<BeatingConnection>
+  thresholds: PresenceThresholds
+  tickMs?: number
+  scheduler?: SchedulerLike
+  logger?: Logger
+}
+
+/**
+ * Notices who has gone and acts on it. Each tick it closes this node's sockets that stopped
+ * beating (code 4000), and sweeps every person the presence read model shows as past a threshold,
+ * wherever they were connected: the presence aggregate then records the timeouts, the offline
+ * and the departure. Deadlines live in the read model, not in timers, so a restart misses none.
+ *
+ * A departure (PersonLeft) is acted on from the log with a durable checkpoint: a user's open or
+ * queued conversation closes (`user_left`), an agent's conversations go back to the head of the
+ * queue and their seats are freed. The actions are idempotent, so a crash that repeats one, or
+ * two nodes both acting, changes nothing twice.
+ */
+export class PresenceMonitor {
+  private readonly log: Logger
+  private readonly scheduler: SchedulerLike
+  private ticker: Subscription | null = null
+  private subscription: Subscription | null = null
+  private tickRunning: Promise<void> = Promise.resolve()
+  private departures: Promise<void> = Promise.resolve()
+  private lastPrune = 0
+
+  constructor(private readonly deps: PresenceMonitorDeps) {
+    this.log = (deps.logger ?? silentLogger).child({ component: 'presence' })
+    this.scheduler = deps.scheduler ?? asyncScheduler
+  }
+
+  async start(): Promise<void> {
+    const { events, readModels } = this.deps
+    const after = (await readModels.checkpoint(MONITOR_CHECKPOINT)) ?? (await events.headPosition())
+    this.subscription = events
+      .subscribeToAll({ after, categories: [StreamCategory.Presence] })
+      .subscribe({
+        next: (event) => {
+          if (event.type === 'PersonLeft') this.departures = this.departures.then(() => this.actOnDeparture(event))
+        },
+        error: (err: unknown) => this.log.error({ err }, 'presence subscription failed'),
+      })
+
+    const period = this.deps.tickMs ?? DEFAULT_PRESENCE_TICK_MS
+    const tick = (): void => {
+      this.tickRunning = this.tickRunning.then(() => this.tick())
+    }
+    this.ticker = this.scheduler.schedule(function (this: SchedulerAction<unknown>) {
+      tick()
+      this.schedule(undefined, period)
+    }, period)
+  }
+
+  async stop(): Promise<void> {
+    this.ticker?.unsubscribe()
+    this.subscription?.unsubscribe()
+    await this.tickRunning
+    await this.departures
+  }
+
+  /** One check; exposed so tests on a virtual clock can drive it. */
+  async tick(): Promise<void> {
+    const now = this.scheduler.now()
+    const { offlineAfterMs, leaveAfterMs } = this.deps.thresholds
+
+    // 1. This node's silent sockets: close them; their close handlers record the time-out.
+    for (const connection of this.deps.connections()) {
+      if (now - connection.lastBeatAt >= offlineAfterMs) {
+        connection.close(HEARTBEAT_TIMEOUT_CLOSE.code, HEARTBEAT_TIMEOUT_CLOSE.reason)
+      }
+    }
+
+    // 2. Everyone past a threshold by the durable view, connected here or not.
+    try {
+      const due = [
+        ...(await this.overdue('online', now - offlineAfterMs)),
+        ...(await this.overdue('offline', now - leaveAfterMs)),
+      ]
+      for (const doc of due) await this.deps.presence.sweep({ role: doc.role, id: doc.id })
+      await this.pruneHeartbeats(now)
+    } catch (err) {
+      this.log.warn({ err }, 'presence sweep failed')
+    }
+  }
+
+  private async overdue(status: 'online' | 'offline', before: number): Promise<PresenceDoc[]> {
+    const docs = await this.deps.readModels.find({
+      collection: PRESENCE,
+      where: { status },
+      range: { field: 'lastHeartbeatAt', lte: before },
+      limit: 1000,
+    })
+    return docs as unknown as PresenceDoc[]
+  }
+
+  /** Acts on one departure, retrying with backoff: later departures wait, so none is skipped. */
+  private async actOnDeparture(event: RecordedEvent): Promise<void> {
+    const { who } = (event as unknown as PersonLeft).data
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.departed(who)
+        await this.deps.readModels.commit(MONITOR_CHECKPOINT, [], event.position)
+        this.log.info({ role: who.role, who: who.id }, 'person left')
+        return
+      } catch (err) {
+        const level = attempt >= DEPARTURE_ATTEMPTS ? 'error' : 'warn'
+        this.log[level]({ err, role: who.role, who: who.id, attempt }, 'departure not acted on')
+        // Not checkpointed: the next start acts on it again, which is safe: it is idempotent.
+        if (attempt >= DEPARTURE_ATTEMPTS) return
+        await this.delay(100 * 2 ** attempt)
+      }
+    }
+  }
+
+  private async departed(who: Participant): Promise<void> {
+    const { conversations, desks } = this.deps
+    if (who.role === Role.User) {
+      const active = await conversations.activeConversationOf(who.id)
+      if (active !== null) await conversations.close(null, active, CloseReason.UserLeft)
+    } else if (who.role === Role.Agent) {
+      const desk = await desks.read(who.id)
+      for (const conversationId of desk.conversations) {
+        await conversations.requeue(conversationId, who.id)
+        await desks.releaseSeat(who.id, conversationId, 'agent_left')
+      }
+    }
+  }
+
+  private delay(ms: number): Promise<void> {
+    return new Promise((resolve) => this.scheduler.schedule(() => resolve(), ms))
+  }
+
+  private async pruneHeartbeats(now: number): Promise<void> {
+    const { events, thresholds } = this.deps
+    if (!events.prune || now - this.lastPrune < HEARTBEAT_PRUNE_EVERY_MS) return
+    this.lastPrune = now
+    const deleted = await events.prune({
+      category: StreamCategory.Presence,
+      type: 'HeartbeatRecorded',
+      recordedBefore: now - Math.max(thresholds.offlineAfterMs, thresholds.leaveAfterMs),
+      keepLatestBy: 'connectionId',
+    })
+    if (deleted > 0) this.log.debug({ deleted }, 'heartbeats pruned')
+  }
+}
