@@ -41,7 +41,9 @@ export async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    process.stderr.write(`parley: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`)
+    process.stderr.write(
+      `parley: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`,
+    )
     process.exit(1)
   })
 }

@@ -48,20 +48,29 @@ export interface Parley {
  * The composition root: opens the stores, starts the projections and process managers, and
  * builds the app. It does not listen; src/main.ts does.
  */
-export async function createParley(config: Config, overrides: ParleyOverrides = {}): Promise<Parley> {
+export async function createParley(
+  config: Config,
+  overrides: ParleyOverrides = {},
+): Promise<Parley> {
   const logger = overrides.logger ?? silentLogger
   const scheduler = overrides.scheduler ?? asyncScheduler
   const clock: Clock = { now: () => scheduler.now() }
 
   // 1. Stores: the embedded SQLite files unless others are given.
-  const events = overrides.events ?? createSqliteEventStore({ path: join(config.dataDir, EVENTS_FILE), logger })
+  const events =
+    overrides.events ?? createSqliteEventStore({ path: join(config.dataDir, EVENTS_FILE), logger })
   const readModels =
-    overrides.readModels ?? createSqliteReadModelStore({ path: join(config.dataDir, READ_MODELS_FILE) })
+    overrides.readModels ??
+    createSqliteReadModelStore({ path: join(config.dataDir, READ_MODELS_FILE) })
   await readModels.ensureCollections(allProjections.flatMap((p) => p.collections))
 
   // 2. Identity: tokens and ids. Ids are seeded past the newest stored event's time, so a clock
   // that stepped back across a restart cannot hand out an id already used.
-  const secret = await resolveAuthSecret({ configured: config.authSecret, dataDir: config.dataDir, logger })
+  const secret = await resolveAuthSecret({
+    configured: config.authSecret,
+    dataDir: config.dataDir,
+    logger,
+  })
   const tokens = createTokenVerifier(secret)
   const ids = createSnowflake({
     workerId: config.nodeId,
@@ -159,6 +168,7 @@ export async function createParley(config: Config, overrides: ParleyOverrides = 
 async function newestEventTime(events: EventStore): Promise<number | undefined> {
   const head = await events.headPosition()
   if (head === 0n) return undefined
-  for await (const event of events.readAll({ after: head - 1n, maxCount: 1 })) return event.recordedAt
+  for await (const event of events.readAll({ after: head - 1n, maxCount: 1 }))
+    return event.recordedAt
   return undefined
 }

@@ -1,10 +1,11 @@
 import websocket from '@fastify/websocket'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { ErrorCode } from '../domain/shared/errors'
 import type { Principal } from '../infra/auth/tokens'
 import { authenticate } from './http/authenticate'
 import { conversationRoutes } from './http/conversation-routes'
 import { errorHandler } from './http/errors'
+import { presenceRoutes } from './http/presence-routes'
 import type { GatewayServices } from './services'
 import { ClientSession } from './ws/session'
 
@@ -21,8 +22,23 @@ declare module 'fastify' {
 export async function buildApp(services: GatewayServices): Promise<FastifyInstance> {
   // Fastify's own request log stays off: a WebSocket URL carries the token in its query string.
   // Errors are logged by the error handler through the injected logger instead.
-  const app = Fastify()
+  // Path parameters (ids) may be up to 128 characters; fastify's default cap is 100.
+  const app = Fastify({
+    routerOptions: { maxParamLength: 256 },
+    // Errors the router raises before any route runs (a malformed URL) keep the error shape too.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      void reply.code(400).send({ code: ErrorCode.BadRequest, message: err.message })
+    },
+  })
   app.setErrorHandler(errorHandler(services.logger))
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send({
+        code: ErrorCode.NotFound,
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      })
+  })
 
   // ws enforces the frame size (closing with 1009) and UTF-8 validity (closing with 1007).
   await app.register(websocket, { options: { maxPayload: services.config.maxFrameBytes } })
@@ -50,5 +66,6 @@ export async function buildApp(services: GatewayServices): Promise<FastifyInstan
   )
 
   conversationRoutes(app, services)
+  presenceRoutes(app, services)
   return app
 }

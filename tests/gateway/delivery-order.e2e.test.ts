@@ -68,8 +68,18 @@ t.test('one socket sending fifty frames back to back gets consecutive seqs in se
   t.ok(ascending(pushed), `first pushes in seq order: ${pushed.join(',')}`)
   t.same(pushed.slice(-50), sent.map((f) => f.seq), 'every message reached the agent once first')
 
+  // Pushes to one recipient are queued in order, so once a later message has arrived any
+  // duplicate of the fifty would have too; the ack timeout (5 s) is far from due.
+  const marker = await user.sendMessage({ clientMsgId: uniqueId('marker'), conversationId, content: text('end') })
+  await agent.next((f) => f.type === 'message' && f.messageId === marker.messageId)
+  t.same(
+    sent.map((f) => agent.pushesOf(String(f.messageId)).length),
+    sent.map(() => 1),
+    'each message was pushed to the agent exactly once',
+  )
+
   const history = await fetchMessages(server, { role: 'user', id: userId }, conversationId)
-  t.same(history.map((m) => m.seq), oneToN(before + 50), 'the timeline has no gap')
+  t.same(history.map((m) => m.seq), oneToN(before + 51), 'the timeline has no gap')
 })
 
 t.test('seqs rise without gaps when both sides write at the same time', async (t) => {
@@ -93,7 +103,12 @@ t.test('seqs rise without gaps when both sides write at the same time', async (t
   const history = await fetchMessages(server, { role: 'user', id: userId }, conversationId)
   t.same(history.map((m) => m.seq), oneToN(history.length), 'one timeline without gaps')
   const seqOf = new Map(history.map((m) => [m.messageId, m.seq]))
-  for (const f of [...fromUser, ...fromAgent]) t.equal(seqOf.get(String(f.messageId)), f.seq)
+  const both = [...fromUser, ...fromAgent]
+  t.same(
+    both.map((f) => seqOf.get(String(f.messageId))),
+    both.map((f) => f.seq),
+    'history has every message at the seq its sender was told',
+  )
 
   // Each side's first pushes of the other's messages come in seq order.
   const lastOf = (frames: Frame[]) => frames[frames.length - 1].messageId

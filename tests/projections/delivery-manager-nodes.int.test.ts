@@ -5,6 +5,7 @@ import {
   givenDeliveryWorld,
   sendText,
   startDeliveryNode,
+  tallyDuePushes,
   user,
 } from './support/delivery'
 import { abandonsOf, pushesOf } from './support/log'
@@ -25,6 +26,8 @@ t.test('two nodes holding the recipient record each due re-push once', async (t)
   const conversationId = await givenAssignedConversation(east.commands, 'u1', 'a1')
   const eastTab = east.channels.open(user('u1'), 'east tab')
   const westTab = west.channels.open(user('u1'), 'west tab')
+  const eastTally = tallyDuePushes(east)
+  const westTally = tallyDuePushes(west)
   await world.clock.advanceTo(SENT_AT)
 
   // When a message stays unacknowledged long after every wait
@@ -40,6 +43,11 @@ t.test('two nodes holding the recipient record each due re-push once', async (t)
     (await abandonsOf(world.events, sent.messageId)).map((a) => [a.attempts, a.at]),
     [[5, SENT_AT + 31_000]],
     'given up once',
+  )
+  t.same(
+    { tried: eastTally.tried + westTally.tried, recorded: eastTally.recorded + westTally.recorded },
+    { tried: 8, recorded: 4 },
+    'both nodes tried each of the four re-pushes; the aggregate accepted one of each pair',
   )
 
   // And both tabs had the first push, while each re-push went out from the node that recorded it

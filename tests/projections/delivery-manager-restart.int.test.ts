@@ -36,8 +36,9 @@ interface Backoff {
 async function givenStoppedMidBackoff(
   t: Test,
   view: 'caught up' | 'stopped after the first push' | 'never built',
+  pageSize?: number,
 ): Promise<Backoff> {
-  const world = await givenDeliveryWorld(t)
+  const world = await givenDeliveryWorld(t, { pageSize })
   const channels = new FakeChannels(world.clock.now)
   channels.open(user('u1'), 'phone')
   const runner = view === 'never built' ? undefined : startPendingAcksRunner(t, world)
@@ -133,8 +134,16 @@ t.test(
   },
 )
 
+// BUG (src/projections/delivery/delivery-manager.ts, onEvent/firstPush): replaying a MessageSent
+// from before the restart finds its row at pushes 0 and starts a first push; the queued push then
+// sends the frame it captured without looking at the row again (the rest of the replay has set
+// pushes to 2 by then), and its 'first' record is refused. So the user gets an unrecorded push
+// at 12 s. See the report; the todo comes off with the fix.
+const REPLAY_BUG = 'BUG: a replayed MessageSent is pushed again, unrecorded, when the manager starts'
+
 t.test(
   'after a restart on a view never built, replays the log and re-pushes at the due time',
+  { todo: REPLAY_BUG },
   async (t) => {
     // Given a manager stopped mid-backoff, and no view at all
     const given = await givenStoppedMidBackoff(t, 'never built')
@@ -146,5 +155,53 @@ t.test(
 
     // Then its replay of the whole log neither pushes again what was pushed nor loses a timer
     await thenTheScheduleGoesOn(t, given)
+  },
+)
+
+t.test(
+  'after a restart on a view never built, a replay in small pages re-pushes at the due time',
+  { todo: REPLAY_BUG },
+  async (t) => {
+    // Given a manager stopped mid-backoff, no view, and a log read back two events a page
+    const given = await givenStoppedMidBackoff(t, 'never built', 2)
+
+    // When a new manager starts, its catch-up yielding to the event loop between pages
+    await startDeliveryNode(t, given.world, given.channels)
+
+    // Then, as with one page, nothing is pushed before the due time, nor twice
+    await thenTheScheduleGoesOn(t, given)
+  },
+)
+
+t.test(
+  'a restart whose view lags behind an acknowledged message does not push it again',
+  { todo: REPLAY_BUG },
+  async (t) => {
+    // Given a view built up to the conversation's assignment, then stopped
+    const world = await givenDeliveryWorld(t)
+    const channels = new FakeChannels(world.clock.now)
+    const runner = startPendingAcksRunner(t, world)
+    const first = await startDeliveryNode(t, world, channels)
+    const conversationId = await givenAssignedConversation(first.commands, 'u1', 'a1')
+    await runner.waitForPosition(await world.events.headPosition())
+    await runner.stop()
+
+    // And a message pushed to the user's connection and acknowledged, by a manager then stopped
+    const phone = channels.open(user('u1'), 'phone')
+    await world.clock.advanceTo(SENT_AT)
+    const sent = await sendText(first.commands, agent('a1'), conversationId, 'read me once')
+    await world.clock.advanceTo(SENT_AT + 500)
+    await first.commands.acknowledge(user('u1'), conversationId, [sent.messageId])
+    await first.stop()
+    t.same(phone.pushTimesOf(sent.messageId), [SENT_AT], 'given: pushed once, then acknowledged')
+
+    // When a new manager starts on the lagging view
+    await world.clock.advanceTo(RESTART_AT)
+    await startDeliveryNode(t, world, channels)
+    await world.clock.advanceTo(RESTART_AT + 100_000)
+
+    // Then the acknowledged message is not pushed again
+    t.same(phone.pushTimesOf(sent.messageId), [SENT_AT], 'no push after the acknowledgement')
+    t.same(phone.pushes().length, 1, 'nothing else either')
   },
 )

@@ -31,12 +31,17 @@ export function validateContent(value: unknown): Content {
   if (!validate(value)) {
     const first = validate.errors?.[0]
     const where = `content${first?.instancePath.replace(/\//g, '.') ?? ''}`
-    const extra = first?.params && 'additionalProperty' in first.params
-      ? ` (${String(first.params.additionalProperty)})`
-      : ''
-    throw new DomainError(ErrorCode.InvalidContent, `${where} ${first?.message ?? 'is invalid'}${extra}`, {
-      format: format as ContentFormat,
-    })
+    const extra =
+      first?.params && 'additionalProperty' in first.params
+        ? ` (${String(first.params.additionalProperty)})`
+        : ''
+    throw new DomainError(
+      ErrorCode.InvalidContent,
+      `${where} ${first?.message ?? 'is invalid'}${extra}`,
+      {
+        format: format as ContentFormat,
+      },
+    )
   }
 
   return value as Content

@@ -14,19 +14,16 @@ import type {
   SendMessage,
 } from './commands'
 import type { ConversationEvent, MessageAcknowledged } from './events'
-import {
-  canonicalJson,
-  clientKey,
-  deliveryOf,
-  recipientsOf,
-  type ConversationState,
-} from './state'
+import { canonicalJson, clientKey, deliveryOf, recipientsOf, type ConversationState } from './state'
 
 /**
  * The conversation's rules. Pure: the same command and state always give the same events or the
  * same error. An empty result means "nothing to do" (for example a retried send).
  */
-export function decide(command: ConversationCommand, state: ConversationState): ConversationEvent[] {
+export function decide(
+  command: ConversationCommand,
+  state: ConversationState,
+): ConversationEvent[] {
   switch (command.type) {
     case 'OpenConversation':
       return open(command, state)

@@ -5,5 +5,8 @@ import type { ConversationEvent } from './events'
 import { evolve, initialState, type ConversationState } from './state'
 
 /** The conversation aggregate: stream `conversation-<id>`. */
-export const conversationDecider: Decider<ConversationCommand, ConversationEvent, ConversationState> =
-  { decide, evolve, initialState }
+export const conversationDecider: Decider<
+  ConversationCommand,
+  ConversationEvent,
+  ConversationState
+> = { decide, evolve, initialState }

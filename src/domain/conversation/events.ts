@@ -119,10 +119,7 @@ export type ConversationEventType = ConversationEvent['type']
 
 /** The events that take a seq and reach both sides as a `system` frame. */
 export type SystemNoticeEvent =
-  | ConversationQueued
-  | ConversationAssigned
-  | ConversationRequeued
-  | ConversationClosed
+  ConversationQueued | ConversationAssigned | ConversationRequeued | ConversationClosed
 
 export function isSystemNotice(event: { type: string }): event is SystemNoticeEvent {
   return (

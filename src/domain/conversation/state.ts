@@ -133,7 +133,11 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
     case 'MessageAcknowledged': {
       const { messageId, recipient } = event.data
       const d = deliveryOf(state, messageId, recipient)
-      state.deliveries.set(deliveryKey(messageId, recipient), { ...d, acked: true, nextDueAt: null })
+      state.deliveries.set(deliveryKey(messageId, recipient), {
+        ...d,
+        acked: true,
+        nextDueAt: null,
+      })
       return state
     }
     case 'PushAbandoned': {
@@ -162,7 +166,9 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+        )
       : v,
   )
 }

@@ -44,7 +44,9 @@ export const deskDecider: Decider<DeskCommand, DeskEvent, DeskState> = {
       case 'TakeSeat': {
         if (s.conversations.has(c.conversationId)) return []
         if (s.conversations.size >= seatsOf(s, c.defaultSeats)) {
-          throw new DomainError(ErrorCode.Conflict, 'agent has no free seat', { reason: SEATS_FULL })
+          throw new DomainError(ErrorCode.Conflict, 'agent has no free seat', {
+            reason: SEATS_FULL,
+          })
         }
         const data = { agentId: c.agentId, conversationId: c.conversationId, at: c.now }
         return [{ type: 'SeatTaken', data }]

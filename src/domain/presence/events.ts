@@ -50,9 +50,4 @@ export interface PersonLeft {
 }
 
 export type PresenceEvent =
-  | ConnectionOpened
-  | HeartbeatRecorded
-  | ConnectionClosed
-  | WentOnline
-  | WentOffline
-  | PersonLeft
+  ConnectionOpened | HeartbeatRecorded | ConnectionClosed | WentOnline | WentOffline | PersonLeft

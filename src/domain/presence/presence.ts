@@ -38,7 +38,10 @@ export const presenceDecider: Decider<PresenceCommand, PresenceEvent, PresenceSt
     switch (c.type) {
       case 'Connect':
         return [
-          { type: 'ConnectionOpened', data: { who: c.who, connectionId: c.connectionId, nodeId: c.nodeId, at: c.now } },
+          {
+            type: 'ConnectionOpened',
+            data: { who: c.who, connectionId: c.connectionId, nodeId: c.nodeId, at: c.now },
+          },
           ...comeOnline(c.who, s, c.now),
         ]
       case 'Beat':
@@ -48,7 +51,10 @@ export const presenceDecider: Decider<PresenceCommand, PresenceEvent, PresenceSt
           return presenceDecider.decide({ ...c, type: 'Connect', nodeId: -1 }, s)
         }
         return [
-          { type: 'HeartbeatRecorded', data: { who: c.who, connectionId: c.connectionId, at: c.now } },
+          {
+            type: 'HeartbeatRecorded',
+            data: { who: c.who, connectionId: c.connectionId, at: c.now },
+          },
           ...comeOnline(c.who, s, c.now),
         ]
       case 'Disconnect': {
@@ -95,13 +101,25 @@ function comeOnline(who: Participant, s: PresenceState, now: number): PresenceEv
 const isLive = (lastBeat: number, t: PresenceThresholds, now: number): boolean =>
   now - lastBeat < t.offlineAfterMs
 
-function goOffline(who: Participant, s: PresenceState, t: PresenceThresholds, now: number): PresenceEvent[] {
+function goOffline(
+  who: Participant,
+  s: PresenceState,
+  t: PresenceThresholds,
+  now: number,
+): PresenceEvent[] {
   if (s.status !== 'online') return []
   if ([...s.connections.values()].some((beat) => isLive(beat, t, now))) return []
-  return [{ type: 'WentOffline', data: { who, lastHeartbeatAt: s.lastHeartbeatAt ?? now, at: now } }]
+  return [
+    { type: 'WentOffline', data: { who, lastHeartbeatAt: s.lastHeartbeatAt ?? now, at: now } },
+  ]
 }
 
-function sweep(who: Participant, s: PresenceState, t: PresenceThresholds, now: number): PresenceEvent[] {
+function sweep(
+  who: Participant,
+  s: PresenceState,
+  t: PresenceThresholds,
+  now: number,
+): PresenceEvent[] {
   const events: PresenceEvent[] = []
   const rest = new Map(s.connections)
   for (const [connectionId, beat] of s.connections) {

@@ -40,7 +40,9 @@ export class ConnectionRegistry implements ChannelDirectory {
   /** Agents with a socket on this node. */
   onlineAgents(): string[] {
     const prefix = `${Role.Agent}:`
-    return [...this.byPerson.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length))
+    return [...this.byPerson.keys()]
+      .filter((k) => k.startsWith(prefix))
+      .map((k) => k.slice(prefix.length))
   }
 
   get size(): number {

@@ -31,7 +31,10 @@ export function conversationRoutes(app: FastifyInstance, services: GatewayServic
   const { readModels } = services
   const caller = (request: FastifyRequest): Principal => authenticate(request, services.tokens)
 
-  async function visibleConversation(request: FastifyRequest, id: string): Promise<ConversationDoc> {
+  async function visibleConversation(
+    request: FastifyRequest,
+    id: string,
+  ): Promise<ConversationDoc> {
     const who = caller(request)
     await services.readModelsCaughtUp()
     const conversation = await getConversation(readModels, id)
@@ -44,7 +47,14 @@ export function conversationRoutes(app: FastifyInstance, services: GatewayServic
 
   app.get(
     '/v1/conversations',
-    { schema: { querystring: Type.Object({ status: Type.Optional(Status), token: Type.Optional(Type.String()) }) } },
+    {
+      schema: {
+        querystring: Type.Object({
+          status: Type.Optional(Status),
+          token: Type.Optional(Type.String()),
+        }),
+      },
+    },
     async (request) => {
       const who = caller(request)
       const { status } = request.query as { status?: ConversationDoc['status'] }
@@ -55,7 +65,11 @@ export function conversationRoutes(app: FastifyInstance, services: GatewayServic
           : who.role === Role.Agent
             ? { agentId: who.id }
             : {}
-      const conversations = await listConversations(readModels, { ...filter, status, limit: MAX_PAGE })
+      const conversations = await listConversations(readModels, {
+        ...filter,
+        status,
+        limit: MAX_PAGE,
+      })
       return { conversations: conversations.map(publicConversation) }
     },
   )

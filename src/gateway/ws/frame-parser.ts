@@ -42,7 +42,9 @@ export function parseClientFrame(text: string): ClientFrame {
 export function clientMsgIdOf(text: string): string | undefined {
   try {
     const v = JSON.parse(text) as { clientMsgId?: unknown }
-    return typeof v?.clientMsgId === 'string' && v.clientMsgId.length <= 128 ? v.clientMsgId : undefined
+    return typeof v?.clientMsgId === 'string' && v.clientMsgId.length <= 128
+      ? v.clientMsgId
+      : undefined
   } catch {
     return undefined
   }

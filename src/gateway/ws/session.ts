@@ -4,7 +4,13 @@ import { validateContent } from '../../domain/content/validate'
 import { CloseReason } from '../../domain/conversation/events'
 import { DisconnectReason } from '../../domain/presence/events'
 import { HEARTBEAT_TIMEOUT_CLOSE } from '../../projections/presence/presence-monitor'
-import type { AckFrame, ClientFrame, CloseFrame, SendFrame, ServerFrame } from '../../domain/protocol/frames'
+import type {
+  AckFrame,
+  ClientFrame,
+  CloseFrame,
+  SendFrame,
+  ServerFrame,
+} from '../../domain/protocol/frames'
 import { DomainError, ErrorCode } from '../../domain/shared/errors'
 import { Role } from '../../domain/shared/participant'
 import type { Principal } from '../../infra/auth/tokens'
@@ -40,7 +46,11 @@ export class ClientSession implements Connection {
     const { rateLimit } = services.config
     this.lastBeatAt = services.clock.now()
     this.bucket = new TokenBucket(rateLimit.perSecond, rateLimit.burst, this.lastBeatAt)
-    this.log = services.logger.child({ connectionId: this.id, role: participant.role, who: participant.id })
+    this.log = services.logger.child({
+      connectionId: this.id,
+      role: participant.role,
+      who: participant.id,
+    })
   }
 
   /**
@@ -142,14 +152,22 @@ export class ClientSession implements Connection {
   private async onSend(frame: SendFrame): Promise<void> {
     const content = validateContent(frame.content)
     const { role, id } = this.participant
-    if (role === Role.Admin) throw new DomainError(ErrorCode.Forbidden, 'admins do not send messages')
+    if (role === Role.Admin)
+      throw new DomainError(ErrorCode.Forbidden, 'admins do not send messages')
 
     const result = await this.services.conversations.send(
       { role, id },
       { clientMsgId: frame.clientMsgId, conversationId: frame.conversationId, content },
     )
     const { conversationId, messageId, seq, sentAt } = result
-    this.send({ type: 'sent', clientMsgId: frame.clientMsgId, messageId, conversationId, seq, sentAt })
+    this.send({
+      type: 'sent',
+      clientMsgId: frame.clientMsgId,
+      messageId,
+      conversationId,
+      seq,
+      sentAt,
+    })
   }
 
   /** Liveness is the application heartbeat's (a frozen page still answers WebSocket pings). */
@@ -166,7 +184,10 @@ export class ClientSession implements Connection {
     const wanted = new Set(frame.messageIds)
     for (const row of this.services.delivery.pendingFor({ role, id })) {
       if (!wanted.has(row.messageId)) continue
-      byConversation.set(row.conversationId, [...(byConversation.get(row.conversationId) ?? []), row.messageId])
+      byConversation.set(row.conversationId, [
+        ...(byConversation.get(row.conversationId) ?? []),
+        row.messageId,
+      ])
     }
     for (const [conversationId, messageIds] of byConversation) {
       await this.services.conversations.acknowledge({ role, id }, conversationId, messageIds)
@@ -183,7 +204,12 @@ export class ClientSession implements Connection {
   private reject(err: unknown, clientMsgId?: string): void {
     if (err instanceof DomainError) {
       this.log.info({ code: err.code, clientMsgId }, 'frame refused')
-      this.send({ type: 'error', code: err.code, message: err.message, ...(clientMsgId && { clientMsgId }) })
+      this.send({
+        type: 'error',
+        code: err.code,
+        message: err.message,
+        ...(clientMsgId && { clientMsgId }),
+      })
       return
     }
     this.log.error({ err, clientMsgId }, 'frame failed')

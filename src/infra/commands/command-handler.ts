@@ -58,7 +58,8 @@ export class CommandHandler<Command, Event extends { type: string; data: unknown
       const current = await this.load(streamName)
 
       // 2. Decide; a DomainError propagates to the caller untouched.
-      const cmd = typeof command === 'function' ? (command as (s: State) => Command)(current.state) : command
+      const cmd =
+        typeof command === 'function' ? (command as (s: State) => Command)(current.state) : command
       const decided = this.decider.decide(cmd, current.state)
       if (decided.length === 0) return { state: current.state, events: [], position: null }
 

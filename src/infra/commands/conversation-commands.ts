@@ -59,7 +59,9 @@ export class ConversationCommands {
   }
 
   /** The user's current conversation, opening a new one if there is none or it has closed. */
-  async currentConversationOf(userId: string): Promise<{ conversationId: string; opened: boolean }> {
+  async currentConversationOf(
+    userId: string,
+  ): Promise<{ conversationId: string; opened: boolean }> {
     const now = this.clock.now()
     const candidateId = this.ids.next()
     const result = await this.customers.handle(customerStream(userId), {

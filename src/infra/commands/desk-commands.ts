@@ -1,4 +1,9 @@
-import { deskDecider, type DeskCommand, type DeskEvent, type DeskState } from '../../domain/desk/desk'
+import {
+  deskDecider,
+  type DeskCommand,
+  type DeskEvent,
+  type DeskState,
+} from '../../domain/desk/desk'
 import { agentStream } from '../../domain/shared/streams'
 import type { EventStore } from '../eventstore/port'
 import { CommandHandler } from './command-handler'

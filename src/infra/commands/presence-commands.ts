@@ -1,5 +1,9 @@
 import type { DisconnectReason } from '../../domain/presence/events'
-import { presenceDecider, type PresenceCommand, type PresenceState } from '../../domain/presence/presence'
+import {
+  presenceDecider,
+  type PresenceCommand,
+  type PresenceState,
+} from '../../domain/presence/presence'
 import type { PresenceThresholds } from '../../domain/presence/thresholds'
 import type { PresenceEvent } from '../../domain/presence/events'
 import type { Participant } from '../../domain/shared/participant'

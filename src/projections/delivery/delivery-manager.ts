@@ -9,7 +9,7 @@ import { KeyedQueue } from '../../infra/commands/keyed-queue'
 import type { EventStore, RecordedEvent } from '../../infra/eventstore/port'
 import { silentLogger, type Logger } from '../../infra/logging/logger'
 import type { ReadModelStore } from '../../infra/readmodel/port'
-import { applyToMemory } from '../projection'
+import { docId, POSITION_FIELD } from '../projection'
 import { pendingAcksProjection } from '../readmodels/pending-acks'
 import { FrameCache } from './frame-cache'
 import { PendingMirror, type PendingRow } from './pending-mirror'
@@ -63,7 +63,7 @@ export class DeliveryManager {
     const checkpoint = (await readModels.checkpoint(pendingAcksProjection.name)) ?? 0n
     for (const spec of pendingAcksProjection.collections) {
       for (const doc of await readModels.find({ collection: spec.name })) {
-        this.mirror.set(`${spec.name}/${String(doc._key ?? keyOf(spec.name, doc))}`, doc)
+        this.mirror.set(docId(spec.name, keyOf(spec.name, doc)), doc)
       }
     }
 
@@ -120,7 +120,7 @@ export class DeliveryManager {
     this.position = recorded.position
     const event = { type: recorded.type, data: recorded.data } as ConversationEvent
     this.frames.remember(event)
-    applyToMemory(pendingAcksProjection, this.mirror, recorded)
+    this.applyToMirror(recorded)
 
     const conversationId = (event.data as { conversationId: string }).conversationId
     for (const [key, row] of this.mirror.rowsOfConversation(conversationId)) {
@@ -130,6 +130,27 @@ export class DeliveryManager {
     if (event.type === 'MessageAcknowledged' || event.type === 'PushAbandoned') {
       const { messageId, recipient } = event.data
       this.cancel(`pending_acks/${messageId}|${participantKey(recipient)}`)
+    }
+  }
+
+  /**
+   * Runs the pending view's projection over the mirror with the runner's rule: a change to a
+   * document already stamped at or after the event is dropped. The stored view loaded at start
+   * may be ahead of the checkpoint it was read with, and its events are then replayed here.
+   */
+  private applyToMirror(event: RecordedEvent): void {
+    const read = (collection: string, key: string) => {
+      const found = this.mirror.get(docId(collection, key))
+      if (!found) return undefined
+      const { [POSITION_FIELD]: _stamp, ...doc } = found
+      return doc
+    }
+    for (const { collection, key, doc } of pendingAcksProjection.apply(event, read)) {
+      const id = docId(collection, key)
+      const stamp = this.mirror.get(id)?.[POSITION_FIELD]
+      if (typeof stamp === 'string' && BigInt(stamp) >= event.position) continue
+      if (doc === null) this.mirror.delete(id)
+      else this.mirror.set(id, { ...doc, [POSITION_FIELD]: String(event.position) })
     }
   }
 
@@ -187,11 +208,17 @@ export class DeliveryManager {
     const ok = await this.guard({ key }, async () => {
       if (row.pushes >= policy.maxAttempts) {
         const gaveUp = await commands.abandonPush(row.conversationId, row.messageId, row.recipient)
-        if (gaveUp) this.log.info({ messageId: row.messageId, attempts: row.pushes }, 'push abandoned')
+        if (gaveUp)
+          this.log.info({ messageId: row.messageId, attempts: row.pushes }, 'push abandoned')
         return
       }
       const frame = await this.frames.get(row.conversationId, row.messageId)
-      const pushed = await commands.recordPush(row.conversationId, row.messageId, row.recipient, 'due')
+      const pushed = await commands.recordPush(
+        row.conversationId,
+        row.messageId,
+        row.recipient,
+        'due',
+      )
       if (pushed && frame) this.sendToAll(row.recipient, frame)
     })
     // A failed step (the store refused a write) is tried again after one more ack timeout.
@@ -210,7 +237,10 @@ export class DeliveryManager {
   }
 
   /** Runs one delivery step; a failure is logged and retried by the next timer or reconnect. */
-  private async guard(fields: Record<string, unknown>, step: () => Promise<void>): Promise<boolean> {
+  private async guard(
+    fields: Record<string, unknown>,
+    step: () => Promise<void>,
+  ): Promise<boolean> {
     try {
       await step()
       return true

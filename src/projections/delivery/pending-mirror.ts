@@ -57,7 +57,9 @@ export class PendingMirror extends Map<string, Doc> {
 
   /** Rows of one conversation in seq order. */
   rowsOfConversation(conversationId: string): [string, PendingRow][] {
-    return this.collect(this.byConversation.get(conversationId)).sort(([, a], [, b]) => a.seq - b.seq)
+    return this.collect(this.byConversation.get(conversationId)).sort(
+      ([, a], [, b]) => a.seq - b.seq,
+    )
   }
 
   private collect(keys: Set<string> | undefined): [string, PendingRow][] {

@@ -1,9 +1,4 @@
-import {
-  asyncScheduler,
-  type SchedulerAction,
-  type SchedulerLike,
-  type Subscription,
-} from 'rxjs'
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs'
 import { DomainError } from '../../domain/shared/errors'
 import { Role } from '../../domain/shared/participant'
 import { StreamCategory } from '../../domain/shared/streams'
@@ -104,7 +99,8 @@ export class Dispatcher {
         void this.kick(event.position, false)
         return
       case 'WentOnline':
-        if ((data.who as { role?: string }).role === Role.Agent) void this.kick(event.position, false)
+        if ((data.who as { role?: string }).role === Role.Agent)
+          void this.kick(event.position, false)
         return
       case 'SeatTaken':
         void this.serial(async () => {
@@ -218,7 +214,10 @@ export class Dispatcher {
     for (const desk of desks as unknown as AgentDoc[]) {
       for (const conversationId of desk.conversations) {
         const state = await conversations.read(conversationId)
-        if (state.status === 'closed' || (state.status === 'open' && state.agentId !== desk.agentId)) {
+        if (
+          state.status === 'closed' ||
+          (state.status === 'open' && state.agentId !== desk.agentId)
+        ) {
           await this.release(desk.agentId, conversationId, 'conversation_closed')
         } else if (state.status !== 'open') {
           await this.ensureAssigned(desk.agentId, conversationId)

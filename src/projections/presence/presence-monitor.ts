@@ -1,15 +1,7 @@
-import {
-  asyncScheduler,
-  type SchedulerAction,
-  type SchedulerLike,
-  type Subscription,
-} from 'rxjs'
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs'
 import { CloseReason } from '../../domain/conversation/events'
 import type { PersonLeft } from '../../domain/presence/events'
-import {
-  DEFAULT_PRESENCE_TICK_MS,
-  type PresenceThresholds,
-} from '../../domain/presence/thresholds'
+import { DEFAULT_PRESENCE_TICK_MS, type PresenceThresholds } from '../../domain/presence/thresholds'
 import { Role, type Participant } from '../../domain/shared/participant'
 import { StreamCategory } from '../../domain/shared/streams'
 import type { ConversationCommands } from '../../infra/commands/conversation-commands'
@@ -81,7 +73,8 @@ export class PresenceMonitor {
       .subscribeToAll({ after, categories: [StreamCategory.Presence] })
       .subscribe({
         next: (event) => {
-          if (event.type === 'PersonLeft') this.departures = this.departures.then(() => this.actOnDeparture(event))
+          if (event.type === 'PersonLeft')
+            this.departures = this.departures.then(() => this.actOnDeparture(event))
         },
         error: (err: unknown) => this.log.error({ err }, 'presence subscription failed'),
       })

@@ -105,13 +105,11 @@ function onConversation(e: ConversationEvent, c: PendingConversationDoc): DocCha
       // The agent who left keeps nothing: their rows go, and what the user sent that they never
       // acknowledged waits for the next agent, who gets it pushed on assignment.
       const { conversationId, messageId, seq, previousAgentId } = e.data
-      const dropped = c.agentPending.map(
-        (m): DocChange => ({
-          collection: PENDING_ACKS,
-          key: pendingKey(m.messageId, agent(previousAgentId)),
-          doc: null,
-        }),
-      )
+      const dropped = c.agentPending.map((m): DocChange => ({
+        collection: PENDING_ACKS,
+        key: pendingKey(m.messageId, agent(previousAgentId)),
+        doc: null,
+      }))
       const awaitingAgent = c.agentPending
         .filter((m) => m.fromUser)
         .map(({ messageId: id, seq: n }) => ({ messageId: id, seq: n }))
@@ -140,10 +138,16 @@ function onConversation(e: ConversationEvent, c: PendingConversationDoc): DocCha
 }
 
 /** An agent's acknowledgement also leaves the conversation's list of what the agent owes. */
-function forgetAgentPending(read: DocReader, conversationId: string, messageId: string): DocChange[] {
+function forgetAgentPending(
+  read: DocReader,
+  conversationId: string,
+  messageId: string,
+): DocChange[] {
   const c = read(PENDING_CONVERSATIONS, conversationId) as PendingConversationDoc | undefined
   if (!c || !c.agentPending.some((m) => m.messageId === messageId)) return []
-  return [conversation({ ...c, agentPending: c.agentPending.filter((m) => m.messageId !== messageId) })]
+  return [
+    conversation({ ...c, agentPending: c.agentPending.filter((m) => m.messageId !== messageId) }),
+  ]
 }
 
 function refs(event: RecordedEvent): DocRef[] {

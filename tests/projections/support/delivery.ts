@@ -43,10 +43,11 @@ export interface DeliveryWorld {
 /** An in-memory log and a SQLite ':memory:' read-model store on one virtual clock. */
 export async function givenDeliveryWorld(
   t: Test,
-  options: { start?: number; policy?: DeliveryPolicy } = {},
+  options: { start?: number; policy?: DeliveryPolicy; pageSize?: number } = {},
 ): Promise<DeliveryWorld> {
   const clock = new VirtualClock(options.start ?? 0)
-  const events = createInMemoryEventStore({ now: clock.now })
+  // A small page size makes a catch-up yield to the event loop between pages, as a long one does.
+  const events = createInMemoryEventStore({ now: clock.now, pageSize: options.pageSize })
   const readModels = createSqliteReadModelStore({ path: ':memory:' })
   await readModels.ensureCollections(pendingAcksProjection.collections)
   t.teardown(async () => {
@@ -134,4 +135,25 @@ export function sendText(
   body: string,
 ): Promise<SendResult> {
   return commands.send(from, { clientMsgId: `client-${body}`, conversationId, content: text(body) })
+}
+
+/** How many re-pushes a node's manager asked to record, and how many the aggregate accepted. */
+export interface PushTally {
+  tried: number
+  recorded: number
+}
+
+/** Counts the node's `due` re-push commands by wrapping its ConversationCommands.recordPush. */
+export function tallyDuePushes(node: DeliveryNode): PushTally {
+  const tally = { tried: 0, recorded: 0 }
+  const recordPush = node.commands.recordPush.bind(node.commands)
+  node.commands.recordPush = async (conversationId, messageId, recipient, reason) => {
+    const pushed = await recordPush(conversationId, messageId, recipient, reason)
+    if (reason === 'due') {
+      tally.tried += 1
+      if (pushed) tally.recorded += 1
+    }
+    return pushed
+  }
+  return tally
 }
