@@ -1,5 +1,5 @@
 import { createParley } from './server'
-import { ConfigError, loadConfig } from './infra/config/config'
+import { ConfigError, loadConfig, type Config } from './infra/config/config'
 import { createLogger } from './infra/logging/logger'
 
 /**
@@ -7,18 +7,19 @@ import { createLogger } from './infra/logging/logger'
  * PARLEY_DATA_DIR, listening on HOST:PORT until SIGINT or SIGTERM.
  */
 export async function main(): Promise<void> {
-  let config
+  const config = configOrExit()
+  if (!config) return
+
+  const logger = createLogger({ level: config.logLevel })
+  let parley
   try {
-    config = loadConfig(process.env)
+    parley = await createParley(config, { logger })
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     process.stderr.write(`parley: ${err.message}\n`)
     process.exitCode = 1
     return
   }
-
-  const logger = createLogger({ level: config.logLevel })
-  const parley = await createParley(config, { logger })
   await parley.app.listen({ port: config.port, host: config.host })
   logger.info({ port: config.port, host: config.host, dataDir: config.dataDir }, 'parley serving')
 
@@ -37,6 +38,18 @@ export async function main(): Promise<void> {
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+/** The configuration, or undefined after printing what is wrong (exit code 1). */
+function configOrExit(): Config | undefined {
+  try {
+    return loadConfig(process.env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`parley: ${err.message}\n`)
+    process.exitCode = 1
+    return undefined
+  }
 }
 
 if (require.main === module) {

@@ -9,7 +9,7 @@ import { createTokenVerifier } from './infra/auth/tokens'
 import { ConversationCommands, type Clock } from './infra/commands/conversation-commands'
 import { DeskCommands } from './infra/commands/desk-commands'
 import { PresenceCommands } from './infra/commands/presence-commands'
-import type { Config } from './infra/config/config'
+import { ConfigError, type Config } from './infra/config/config'
 import type { EventStore } from './infra/eventstore/port'
 import { createSqliteEventStore } from './infra/eventstore/sqlite'
 import { createSnowflake } from './infra/ids/snowflake'
@@ -52,6 +52,18 @@ export async function createParley(
   config: Config,
   overrides: ParleyOverrides = {},
 ): Promise<Parley> {
+  // The production adapters are not part of this version: refusing beats silently writing to
+  // the embedded files while the operator believes the data is in EventStoreDB or MongoDB.
+  const unsupported = [
+    config.eventStoreUrl && 'PARLEY_EVENTSTORE_URL',
+    config.mongodbUrl && 'PARLEY_MONGODB_URL',
+  ].filter((name): name is string => Boolean(name))
+  if (unsupported.length > 0 && !overrides.events) {
+    throw new ConfigError(
+      unsupported.map((name) => `${name}: this version runs on the embedded store only; unset it`),
+    )
+  }
+
   const logger = overrides.logger ?? silentLogger
   const scheduler = overrides.scheduler ?? asyncScheduler
   const clock: Clock = { now: () => scheduler.now() }

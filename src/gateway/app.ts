@@ -32,12 +32,10 @@ export async function buildApp(services: GatewayServices): Promise<FastifyInstan
   })
   app.setErrorHandler(errorHandler(services.logger))
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send({
-        code: ErrorCode.NotFound,
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-      })
+    void reply.code(404).send({
+      code: ErrorCode.NotFound,
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+    })
   })
 
   // ws enforces the frame size (closing with 1009) and UTF-8 validity (closing with 1007).

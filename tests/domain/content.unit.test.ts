@@ -33,13 +33,13 @@ t.test('text', async (t) => {
     refuses(t, { format: 'text', text: 42 }, /^content\.text /)
   })
 
-  // MAX_TEXT_LENGTH is documented in UTF-16 code units; see the report on ajv's `unicode` option.
-  t.test('counts text length in UTF-16 code units, as MAX_TEXT_LENGTH says', async (t) => {
+  // MAX_TEXT_LENGTH counts characters (code points): an emoji is one, as a person counts it.
+  t.test('counts text length in characters, so an emoji counts once', async (t) => {
     const emoji = '\u{1F600}'
     t.equal(emoji.length, 2)
-    t.ok(validateContent({ format: 'text', text: emoji.repeat(MAX_TEXT_LENGTH / 2) }))
-    refuses(t, { format: 'text', text: 'a'.repeat(MAX_TEXT_LENGTH - 1) + emoji }, /^content\.text /)
-    refuses(t, { format: 'text', text: emoji.repeat(MAX_TEXT_LENGTH) }, /^content\.text /)
+    t.ok(validateContent({ format: 'text', text: emoji.repeat(MAX_TEXT_LENGTH) }))
+    t.ok(validateContent({ format: 'text', text: 'a'.repeat(MAX_TEXT_LENGTH - 1) + emoji }))
+    refuses(t, { format: 'text', text: emoji.repeat(MAX_TEXT_LENGTH + 1) }, /^content\.text /)
   })
 })
 

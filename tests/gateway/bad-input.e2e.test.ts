@@ -86,15 +86,25 @@ t.test('answers non-JSON, unknown types and missing fields with bad_frame and st
     JSON.stringify({ type: 'ack' }),
     JSON.stringify({ type: 'ack', messageIds: [] }),
     JSON.stringify({ type: 'ack', messageIds: 'm1' }),
+    JSON.stringify({ type: 'send', clientMsgId: 'x'.repeat(129), content: text('long id') }),
+    JSON.stringify({ type: 'send', clientMsgId: 'bad-3', content: text('hi'), conversationId: 7 }),
+    JSON.stringify({ type: 'ack', messageIds: Array.from({ length: 1001 }, (_, i) => `m${i}`) }),
     JSON.stringify({ type: 'close' }),
+    JSON.stringify({ type: 'close', conversationId: '' }),
   ]
 
   for (const frame of frames) client.sendRaw(frame)
 
   for (const frame of frames) {
     const answer = await client.next(anError)
-    t.equal(answer.code, 'bad_frame', frame)
+    t.equal(answer.code, 'bad_frame', frame.slice(0, 80))
   }
+  const agent = await connect(t, server, 'agent', uniqueId('agent'), 1)
+  const agentSend = await send(agent, 'to whom?')
+  t.equal(agentSend.code, 'bad_frame', 'an agent must name the conversation')
+  client.send({ type: 'heartbeat', sentBy: 'a newer client' })
+  await client.next('heartbeat')
+  t.pass('unknown extra fields are ignored')
   t.equal(client.closed, null, 'the socket stays open')
   const ok = await send(client, 'a good one after the bad ones')
   t.equal(ok.type, 'sent', 'a valid send afterwards works')
@@ -323,5 +333,50 @@ t.test('refuses a close from the user or from an agent it is not assigned to wit
 
   t.match(await conversationsOf(server, userId), [{ conversationId, status: 'open' }], 'still open')
   t.notOk(user.frames.some(notice('closed', conversationId)), 'no one was told it closed')
+  await bystanders()
+})
+
+t.test('echoes a clientMsgId of up to 128 code points in errors about its frame', async (t) => {
+  const server = await givenServer(t, { PARLEY_RATE_LIMIT: '5/s,burst=5' })
+  const bystanders = await givenBystanders(t, server)
+  const client = await connect(t, server, 'user', uniqueId('user'))
+  // 122 code points, 242 UTF-16 code units: within the documented limit of 128 characters.
+  const wide = (tag: string) => `${tag}-${'\u{1F600}'.repeat(120)}`
+
+  const accepted = await client.sendMessage({ clientMsgId: wide('a'), content: text('hi') })
+  t.equal(accepted.type, 'sent', 'the schema takes such a clientMsgId')
+  client.send({ type: 'send', clientMsgId: wide('b') })
+  t.match(await client.next(anError), { code: 'bad_frame', clientMsgId: wide('b') })
+  const flood = Array.from({ length: 10 }, (_, i) => wide(`flood${i}`))
+  for (const id of flood) client.send({ type: 'send', clientMsgId: id, content: text('x') })
+  const limited = await client.next((f) => f.code === 'rate_limited')
+  t.ok(
+    typeof limited.clientMsgId === 'string' && flood.includes(limited.clientMsgId),
+    'a rate_limited error names the send it refused',
+  )
+  await bystanders()
+})
+
+t.test('answers a send into a closed conversation with conversation_closed', async (t) => {
+  const server = await givenServer(t)
+  const bystanders = await givenBystanders(t, server)
+  const agent = await connect(t, server, 'agent', uniqueId('agent'), 1)
+  const user = await connect(t, server, 'user', uniqueId('user'))
+  const opened = await send(user, 'help')
+  const conversationId = String(opened.conversationId)
+  await agent.next(notice('assigned', conversationId))
+  agent.send({ type: 'close', conversationId })
+  await user.next(notice('closed', conversationId))
+  const before = await history(server, conversationId)
+
+  const late = await send(user, 'one more thing', conversationId)
+  const lateAgent = await send(agent, 'bye', conversationId)
+
+  t.match(late, { type: 'error', code: 'conversation_closed' }, 'the user is told it closed')
+  t.match(lateAgent, { type: 'error', code: 'conversation_closed' }, 'and so is the agent')
+  t.same(await history(server, conversationId), before, 'nothing was stored')
+  const fresh = await send(user, 'a new question')
+  t.equal(fresh.type, 'sent', 'without an id the user opens a new conversation')
+  t.not(fresh.conversationId, conversationId)
   await bystanders()
 })

@@ -26,7 +26,10 @@ t.test('every message answered sent survives a kill -9 of the server', async (t)
   const user = await TestClient.connect(first.wsUrl, first.token('user', userId))
   const settled: Frame[] = []
   for (let i = 0; i < 20; i++) {
-    const reply = await user.sendMessage({ clientMsgId: `settled-${i}`, content: text(`settled ${i}`) })
+    const reply = await user.sendMessage({
+      clientMsgId: `settled-${i}`,
+      content: text(`settled ${i}`),
+    })
     t.equal(reply.type, 'sent', `settled-${i} is answered sent`)
     settled.push(reply)
   }
@@ -66,7 +69,10 @@ t.test('every message answered sent survives a kill -9 of the server', async (t)
   const again = await TestClient.connect(second.wsUrl, second.token('user', userId))
   t.teardown(() => again.close())
   const retried = new Map<string, Frame>()
-  for (const [kind, count] of [['settled', 20], ['inflight', 20]] as const) {
+  for (const [kind, count] of [
+    ['settled', 20],
+    ['inflight', 20],
+  ] as const) {
     for (let i = 0; i < count; i++) {
       const clientMsgId = `${kind}-${i}`
       const reply = await again.sendMessage({ clientMsgId, content: text(`${kind} ${i}`) })

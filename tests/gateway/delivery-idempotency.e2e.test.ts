@@ -52,7 +52,8 @@ async function storedEvents(dataDir: string, streamName?: string) {
 async function storedSends(dataDir: string, conversationId: string, clientMsgId: string) {
   const events = await storedEvents(dataDir, conversationStream(conversationId))
   return events.filter(
-    (e) => e.type === 'MessageSent' && (e.data as { clientMsgId: string }).clientMsgId === clientMsgId,
+    (e) =>
+      e.type === 'MessageSent' && (e.data as { clientMsgId: string }).clientMsgId === clientMsgId,
   )
 }
 
@@ -78,11 +79,23 @@ t.test('a retry on a second socket of the same user gets the same messageId and 
   const retry = await tab2.sendMessage(frame)
   t.match(retry, sameMessage(original), 'the second socket gets the first answer')
 
-  const history = await fetchMessages(server, { role: 'user', id: userId }, String(original.conversationId))
-  t.equal(history.filter((m) => m.messageId === original.messageId).length, 1, 'one message in history')
+  const history = await fetchMessages(
+    server,
+    { role: 'user', id: userId },
+    String(original.conversationId),
+  )
+  t.equal(
+    history.filter((m) => m.messageId === original.messageId).length,
+    1,
+    'one message in history',
+  )
   t.equal(history.filter((m) => m.from && (m.from as { role: string }).role === 'user').length, 1)
   await server.close()
-  t.equal((await storedSends(dataDir, String(original.conversationId), clientMsgId)).length, 1, 'one event')
+  t.equal(
+    (await storedSends(dataDir, String(original.conversationId), clientMsgId)).length,
+    1,
+    'one event',
+  )
 })
 
 t.test('a retry after a reconnect gets the same messageId and seq', async (t) => {
@@ -104,7 +117,11 @@ t.test('a retry after a reconnect gets the same messageId and seq', async (t) =>
   dropping.send({ type: 'send', ...lost })
   await dropping.terminate()
   const rescued = await after.sendMessage(lost)
-  t.match(rescued, { type: 'sent', clientMsgId: lost.clientMsgId, conversationId: original.conversationId })
+  t.match(rescued, {
+    type: 'sent',
+    clientMsgId: lost.clientMsgId,
+    conversationId: original.conversationId,
+  })
   t.match(await after.sendMessage(lost), sameMessage(rescued), 'a further retry agrees')
 
   const conversationId = String(original.conversationId)
@@ -216,7 +233,10 @@ t.test('the same clientMsgId with other content is refused with conflict', async
   const refused = await client.sendMessage({ clientMsgId, content: text('two') })
   t.match(refused, { type: 'error', code: 'conflict', clientMsgId })
   // Equal content in another key order is the same content, so a retry, not a conflict.
-  const reordered = await client.sendMessage({ clientMsgId, content: { text: 'one', format: 'text' } })
+  const reordered = await client.sendMessage({
+    clientMsgId,
+    content: { text: 'one', format: 'text' },
+  })
   t.match(reordered, sameMessage(original))
 
   const conversationId = String(original.conversationId)

@@ -19,7 +19,10 @@ async function serve(t: Test): Promise<TestServer> {
 }
 
 /** Sends every frame at once, without awaiting, and returns the `sent` frames in send order. */
-async function sendBackToBack(client: TestClient, frames: Record<string, unknown>[]): Promise<Frame[]> {
+async function sendBackToBack(
+  client: TestClient,
+  frames: Record<string, unknown>[],
+): Promise<Frame[]> {
   for (const frame of frames) client.send({ type: 'send', ...frame })
   const replies = await Promise.all(
     frames.map((frame) => client.next((f) => f.clientMsgId === frame.clientMsgId)),
@@ -43,7 +46,7 @@ function firstPushSeqs(client: TestClient, conversationId: string): number[] {
 const ascending = (xs: number[]): boolean => xs.every((x, i) => i === 0 || xs[i - 1] < x)
 const oneToN = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1)
 
-t.test('one socket sending fifty frames back to back gets consecutive seqs in send order', async (t) => {
+t.test('fifty frames sent back to back on one socket take consecutive seqs', async (t) => {
   const server = await serve(t)
   const { conversationId, userId, user, agent } = await openConversation(server)
   t.teardown(() => Promise.all([user.close(), agent.close()]))
@@ -66,11 +69,19 @@ t.test('one socket sending fifty frames back to back gets consecutive seqs in se
   await agent.next((f) => f.type === 'message' && f.messageId === last.messageId)
   const pushed = firstPushSeqs(agent, conversationId)
   t.ok(ascending(pushed), `first pushes in seq order: ${pushed.join(',')}`)
-  t.same(pushed.slice(-50), sent.map((f) => f.seq), 'every message reached the agent once first')
+  t.same(
+    pushed.slice(-50),
+    sent.map((f) => f.seq),
+    'every message reached the agent once first',
+  )
 
   // Pushes to one recipient are queued in order, so once a later message has arrived any
   // duplicate of the fifty would have too; the ack timeout (5 s) is far from due.
-  const marker = await user.sendMessage({ clientMsgId: uniqueId('marker'), conversationId, content: text('end') })
+  const marker = await user.sendMessage({
+    clientMsgId: uniqueId('marker'),
+    conversationId,
+    content: text('end'),
+  })
   await agent.next((f) => f.type === 'message' && f.messageId === marker.messageId)
   t.same(
     sent.map((f) => agent.pushesOf(String(f.messageId)).length),
@@ -79,7 +90,11 @@ t.test('one socket sending fifty frames back to back gets consecutive seqs in se
   )
 
   const history = await fetchMessages(server, { role: 'user', id: userId }, conversationId)
-  t.same(history.map((m) => m.seq), oneToN(before + 51), 'the timeline has no gap')
+  t.same(
+    history.map((m) => m.seq),
+    oneToN(before + 51),
+    'the timeline has no gap',
+  )
 })
 
 t.test('seqs rise without gaps when both sides write at the same time', async (t) => {
@@ -101,7 +116,11 @@ t.test('seqs rise without gaps when both sides write at the same time', async (t
   t.ok(ascending(fromAgent.map((f) => Number(f.seq))), "the agent's seqs follow the agent's order")
 
   const history = await fetchMessages(server, { role: 'user', id: userId }, conversationId)
-  t.same(history.map((m) => m.seq), oneToN(history.length), 'one timeline without gaps')
+  t.same(
+    history.map((m) => m.seq),
+    oneToN(history.length),
+    'one timeline without gaps',
+  )
   const seqOf = new Map(history.map((m) => [m.messageId, m.seq]))
   const both = [...fromUser, ...fromAgent]
   t.same(
@@ -114,8 +133,14 @@ t.test('seqs rise without gaps when both sides write at the same time', async (t
   const lastOf = (frames: Frame[]) => frames[frames.length - 1].messageId
   await agent.next((f) => f.type === 'message' && f.messageId === lastOf(fromUser))
   await user.next((f) => f.type === 'message' && f.messageId === lastOf(fromAgent))
-  t.ok(ascending(firstPushSeqs(agent, conversationId)), 'the agent got its first pushes in seq order')
-  t.ok(ascending(firstPushSeqs(user, conversationId)), 'the user got their first pushes in seq order')
+  t.ok(
+    ascending(firstPushSeqs(agent, conversationId)),
+    'the agent got its first pushes in seq order',
+  )
+  t.ok(
+    ascending(firstPushSeqs(user, conversationId)),
+    'the user got their first pushes in seq order',
+  )
 })
 
 t.test('each conversation counts its own seqs from one', async (t) => {
@@ -138,17 +163,30 @@ t.test('each conversation counts its own seqs from one', async (t) => {
     users.map(({ id, client }) =>
       sendBackToBack(
         client,
-        Array.from({ length: 10 }, (_, i) => ({ clientMsgId: uniqueId(`${id}-${i}`), content: text(`${i}`) })),
+        Array.from({ length: 10 }, (_, i) => ({
+          clientMsgId: uniqueId(`${id}-${i}`),
+          content: text(`${i}`),
+        })),
       ),
     ),
   )
 
   for (const [i, { id }] of users.entries()) {
     const conversationId = String(sends[i][0].conversationId)
-    t.ok(sends[i].every((f) => f.conversationId === conversationId), 'one conversation per user')
+    t.ok(
+      sends[i].every((f) => f.conversationId === conversationId),
+      'one conversation per user',
+    )
     const history = await fetchMessages(server, { role: 'user', id }, conversationId)
-    t.same(history.map((m) => m.seq), oneToN(history.length), `conversation ${i + 1} has seqs 1..n`)
-    t.ok(ascending(sends[i].map((f) => Number(f.seq))), `user ${i + 1}'s seqs follow the send order`)
+    t.same(
+      history.map((m) => m.seq),
+      oneToN(history.length),
+      `conversation ${i + 1} has seqs 1..n`,
+    )
+    t.ok(
+      ascending(sends[i].map((f) => Number(f.seq))),
+      `user ${i + 1}'s seqs follow the send order`,
+    )
   }
   t.not(sends[0][0].conversationId, sends[1][0].conversationId)
 })

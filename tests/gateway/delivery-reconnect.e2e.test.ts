@@ -1,11 +1,10 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { firstValueFrom, filter, timeout } from 'rxjs'
-import type { EventStore, RecordedEvent } from '../../src/infra/eventstore/port'
 import { createSqliteEventStore } from '../../src/infra/eventstore/sqlite'
 import { EVENTS_FILE } from '../../src/server'
 import {
+  awaitLogEvent,
   fetchMessages,
   makeDataDir,
   openConversation,
@@ -28,21 +27,6 @@ async function serve(t: Test, env: Record<string, string> = {}) {
   return { server, events }
 }
 
-/** The first event after the start of the log that matches, or a failure naming it. */
-function nextEvent(
-  events: EventStore,
-  what: string,
-  match: (e: RecordedEvent) => boolean,
-  timeoutMs = 5000,
-): Promise<RecordedEvent> {
-  return firstValueFrom(
-    events.subscribeToAll({ after: 0n }).pipe(
-      filter(match),
-      timeout({ first: timeoutMs, with: () => Promise.reject(new Error(`no ${what} within ${timeoutMs} ms`)) }),
-    ),
-  )
-}
-
 async function connect(t: Test, server: TestServer, role: 'user' | 'agent', id: string) {
   const client = await TestClient.connect(server.wsUrl, server.token(role, id))
   t.teardown(() => client.close())
@@ -62,13 +46,32 @@ t.test('every open socket of the recipient gets the push', async (t) => {
   const userTab = await connect(t, server, 'user', userId)
   userTab.autoAck()
 
-  const question = await user.sendMessage({ clientMsgId: uniqueId('q'), conversationId, content: text('?') })
-  const [onAgent, onAgentTab] = await Promise.all([pushed(agent, question.messageId), pushed(agentTab, question.messageId)])
-  t.match(onAgent, { type: 'message', messageId: question.messageId, seq: question.seq, content: text('?') })
+  const question = await user.sendMessage({
+    clientMsgId: uniqueId('q'),
+    conversationId,
+    content: text('?'),
+  })
+  const [onAgent, onAgentTab] = await Promise.all([
+    pushed(agent, question.messageId),
+    pushed(agentTab, question.messageId),
+  ])
+  t.match(onAgent, {
+    type: 'message',
+    messageId: question.messageId,
+    seq: question.seq,
+    content: text('?'),
+  })
   t.same(onAgentTab, onAgent, "the agent's second socket gets the same frame")
 
-  const answer = await agent.sendMessage({ clientMsgId: uniqueId('a'), conversationId, content: text('!') })
-  const [onUser, onUserTab] = await Promise.all([pushed(user, answer.messageId), pushed(userTab, answer.messageId)])
+  const answer = await agent.sendMessage({
+    clientMsgId: uniqueId('a'),
+    conversationId,
+    content: text('!'),
+  })
+  const [onUser, onUserTab] = await Promise.all([
+    pushed(user, answer.messageId),
+    pushed(userTab, answer.messageId),
+  ])
   t.match(onUser, { type: 'message', messageId: answer.messageId, seq: answer.seq })
   t.same(onUserTab, onUser, "the user's second socket gets the same frame")
 })
@@ -81,7 +84,11 @@ t.test('a reconnecting recipient gets everything unacknowledged again, in seq or
   // 1. Five answers reach the user, who acknowledges the first two only.
   user.stopAutoAck()
   const say = (i: number) =>
-    agent.sendMessage({ clientMsgId: uniqueId(`answer${i}`), conversationId, content: text(`answer ${i}`) })
+    agent.sendMessage({
+      clientMsgId: uniqueId(`answer${i}`),
+      conversationId,
+      content: text(`answer ${i}`),
+    })
   const online: Frame[] = []
   for (let i = 1; i <= 5; i++) online.push(await say(i))
   const firstPushes = await Promise.all(online.map((m) => pushed(user, m.messageId)))
@@ -128,11 +135,17 @@ t.test('a message given up on is left to the history on reconnect', async (t) =>
 
   // 1. The answer is pushed once, not acknowledged, and given up.
   user.stopAutoAck()
-  const answer = await agent.sendMessage({ clientMsgId: uniqueId('a'), conversationId, content: text('!') })
-  const abandoned = nextEvent(
+  const answer = await agent.sendMessage({
+    clientMsgId: uniqueId('a'),
+    conversationId,
+    content: text('!'),
+  })
+  const abandoned = awaitLogEvent(
     events,
     'PushAbandoned',
-    (e) => e.type === 'PushAbandoned' && (e.data as { messageId: string }).messageId === answer.messageId,
+    (e) =>
+      e.type === 'PushAbandoned' &&
+      (e.data as { messageId: string }).messageId === answer.messageId,
   )
   await pushed(user, answer.messageId)
   await abandoned
@@ -143,7 +156,11 @@ t.test('a message given up on is left to the history on reconnect', async (t) =>
   t.teardown(() => back.close())
   back.autoAck()
   await back.roundTrip()
-  const later = await agent.sendMessage({ clientMsgId: uniqueId('b'), conversationId, content: text('…') })
+  const later = await agent.sendMessage({
+    clientMsgId: uniqueId('b'),
+    conversationId,
+    content: text('…'),
+  })
   await pushed(back, later.messageId)
   t.same(back.pushesOf(String(answer.messageId)), [], 'the given-up message is not pushed again')
 
@@ -160,7 +177,7 @@ t.test('a message given up on is left to the history on reconnect', async (t) =>
   )
 })
 
-t.test('messages written while the recipient reconnects arrive once each, in seq order', async (t) => {
+t.test('messages written during a reconnect arrive once each, in seq order', async (t) => {
   const { server, events } = await serve(t, { PARLEY_RATE_LIMIT: '1000/s,burst=1000' })
   const { conversationId, userId, user, agent } = await openConversation(server)
   t.teardown(() => Promise.all([user.close(), agent.close()]))
@@ -182,20 +199,28 @@ t.test('messages written while the recipient reconnects arrive once each, in seq
   const back = await reconnecting
   t.teardown(() => back.close())
   back.autoAck()
-  const sent = await Promise.all(racing.map((f) => agent.next((r) => r.clientMsgId === f.clientMsgId)))
+  const sent = await Promise.all(
+    racing.map((f) => agent.next((r) => r.clientMsgId === f.clientMsgId)),
+  )
 
   const all = [...away, ...sent]
   await pushed(back, all[all.length - 1].messageId)
   const frames = back.frames.filter(isPush)
   const firsts = frames.filter((f, i) => frames.findIndex((g) => g.messageId === f.messageId) === i)
-  t.same(firsts.map((f) => f.seq), all.map((m) => m.seq), 'first pushes in seq order, none missing')
+  t.same(
+    firsts.map((f) => f.seq),
+    all.map((m) => m.seq),
+    'first pushes in seq order, none missing',
+  )
 
   // No re-push is due (the ack timeout is 5 s), and every push is recorded: so one push each.
   // Pushes to one person are recorded one after another, so once the last is, all are.
   const lastId = all[all.length - 1].messageId
-  await nextEvent(events, 'the last MessagePushed', (e) => {
+  await awaitLogEvent(events, 'the last MessagePushed', (e) => {
     const data = e.data as { messageId: string; recipient?: { role: string } }
-    return e.type === 'MessagePushed' && data.messageId === lastId && data.recipient?.role === 'user'
+    return (
+      e.type === 'MessagePushed' && data.messageId === lastId && data.recipient?.role === 'user'
+    )
   })
   const recorded = new Map<string, number>()
   for await (const e of events.readAll()) {
@@ -208,5 +233,9 @@ t.test('messages written while the recipient reconnects arrive once each, in seq
     all.map((m) => recorded.get(String(m.messageId))),
     'as many frames as recorded MessagePushed events',
   )
-  t.same(frames.map((f) => f.seq), all.map((m) => m.seq), 'each message pushed once')
+  t.same(
+    frames.map((f) => f.seq),
+    all.map((m) => m.seq),
+    'each message pushed once',
+  )
 })

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import type { EventStore } from '../../src/infra/eventstore/port'
 import { createSqliteEventStore } from '../../src/infra/eventstore/sqlite'
 import { AGENTS, PRESENCE } from '../../src/projections/readmodels'
 import { EVENTS_FILE } from '../../src/server'
@@ -16,30 +17,39 @@ const notice = (event: string, conversationId?: string) => (f: Frame) =>
   f.event === event &&
   (conversationId === undefined || f.conversationId === conversationId)
 
-async function givenServer(t: Test, env: Record<string, string> = {}): Promise<TestServer> {
-  const server = await startTestServer({ env })
-  t.teardown(() => server.close())
-  return server
+type Server = TestServer & { events: EventStore }
+
+/** A server whose event log the test can read too, to check every seat ever taken. */
+async function givenServer(t: Test, env: Record<string, string> = {}): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-seats-'))
+  const events = createSqliteEventStore({ path: join(dataDir, EVENTS_FILE) })
+  const server = await startTestServer({ env, dataDir, overrides: { events } })
+  t.teardown(async () => {
+    await server.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  return Object.assign(server, { events })
 }
 
 /**
  * An agent's socket, returned once the dispatcher can count the agent: online by the presence
- * read model, with the token's seats (if any) in the agents read model.
+ * read model, with the token's seats (if any) in the agents read model. Pass `id` to open
+ * another socket for an agent already connected.
  */
-async function givenAgent(t: Test, server: TestServer, seats?: number) {
-  const id = uniqueId('agent')
+async function givenAgent(t: Test, server: TestServer, seats?: number, id = uniqueId('agent')) {
   const client = await TestClient.connect(server.wsUrl, server.token('agent', id, seats))
   t.teardown(() => client.close())
   await waitUntil(
-    async () => (await presenceOf(server, id)) === 'online' && (await seatsOf(server, id)) === seats,
+    async () =>
+      (await presenceOf(server, id))?.status === 'online' &&
+      (seats === undefined || (await seatsOf(server, id)) === seats),
     `agent ${id} online with ${seats ?? 'default'} seats`,
   )
   return { id, client }
 }
 
-async function presenceOf(server: TestServer, agentId: string): Promise<unknown> {
-  const doc = await server.parley.services.readModels.get(PRESENCE, `agent:${agentId}`)
-  return doc?.status
+async function presenceOf(server: TestServer, agentId: string) {
+  return server.parley.services.readModels.get(PRESENCE, `agent:${agentId}`)
 }
 
 /** The seats recorded for an agent; undefined while none are. */
@@ -163,13 +173,7 @@ t.test('stores messages sent while queued and pushes them to the agent in seq or
 })
 
 t.test('never gives an agent more conversations than seats when many open at once', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-seats-'))
-  const events = createSqliteEventStore({ path: join(dataDir, EVENTS_FILE) })
-  const server = await startTestServer({ dataDir, overrides: { events } })
-  t.teardown(async () => {
-    await server.close()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
+  const server = await givenServer(t)
   const agents = [await givenAgent(t, server, 3), await givenAgent(t, server, 3)]
   const users = await Promise.all(Array.from({ length: 20 }, () => givenUser(t, server)))
 
@@ -217,7 +221,7 @@ t.test('never gives an agent more conversations than seats when many open at onc
 
     let held = 0
     let most = 0
-    for (const e of await events.readStream(`agent-${agent.id}`)) {
+    for (const e of await server.events.readStream(`agent-${agent.id}`)) {
       if (e.type === 'SeatTaken') held += 1
       if (e.type === 'SeatReleased') held -= 1
       most = Math.max(most, held)
@@ -269,7 +273,7 @@ t.test('gives no new conversation to an agent without a connection', async (t) =
   const gone = await givenAgent(t, server, 5)
   await gone.client.close()
   await waitUntil(
-    async () => (await presenceOf(server, gone.id)) === 'offline',
+    async () => (await presenceOf(server, gone.id))?.status === 'offline',
     'the disconnected agent goes offline',
   )
 
@@ -319,4 +323,106 @@ t.test('gives an agent whose token has no seats claim PARLEY_AGENT_SEATS seats',
 
   t.same(outcomes, ['assigned', 'assigned', 'queued'], 'two seats, from the environment')
   t.equal((await server.parley.services.desks.read(agent.id)).conversations.size, 2)
+})
+
+/** The agent's desk as its log tells it: `+id` for each seat taken, `-id` for each released. */
+async function deskLog(server: Server, agentId: string): Promise<string[]> {
+  return (await server.events.readStream(`agent-${agentId}`)).flatMap((e) => {
+    const { conversationId } = e.data as { conversationId?: string }
+    if (e.type === 'SeatTaken') return [`+${conversationId}`]
+    if (e.type === 'SeatReleased') return [`-${conversationId}`]
+    return []
+  })
+}
+
+t.test('gives a freed seat to the earliest waiting conversation, not to one arriving meanwhile', async (t) => {
+  const server = await givenServer(t)
+  const agent = await givenAgent(t, server, 1)
+  const u1 = await givenUser(t, server)
+  const c1 = await firstMessage(u1)
+  await agent.client.next(notice('assigned', c1))
+  const u2 = await givenUser(t, server)
+  const c2 = await firstMessage(u2)
+  await u2.client.next(notice('queued', c2))
+  const newcomer = await givenUser(t, server)
+
+  agent.client.send({ type: 'close', conversationId: c1 })
+  const c3 = await firstMessage(newcomer)
+
+  const assigned = await u2.client.next(notice('assigned', c2))
+  t.equal(assigned.agentId, agent.id, 'the one who waited gets the seat')
+  await newcomer.client.next(notice('queued', c3))
+  t.same(await deskLog(server, agent.id), [`+${c1}`, `-${c1}`, `+${c2}`], 'the newcomer never held it')
+})
+
+t.test('keeps giving conversations to an agent who closes one of two sockets', async (t) => {
+  const server = await givenServer(t)
+  const agent = await givenAgent(t, server, 5)
+  const secondTab = await givenAgent(t, server, 5, agent.id)
+  await waitUntil(
+    async () => (await presenceOf(server, agent.id))?.connections === 2,
+    'both sockets recorded',
+  )
+
+  await secondTab.client.close()
+  await waitUntil(
+    async () => (await presenceOf(server, agent.id))?.connections === 1,
+    'the closed socket is recorded',
+  )
+
+  t.equal((await presenceOf(server, agent.id))?.status, 'online', 'the agent is still online')
+  const user = await givenUser(t, server)
+  const conversationId = await firstMessage(user)
+  const assigned = await user.client.next(notice('assigned', conversationId))
+  t.equal(assigned.agentId, agent.id)
+  await agent.client.next(notice('assigned', conversationId))
+})
+
+t.test('assigns a waiting conversation when the agent reconnects with more seats', async (t) => {
+  const server = await givenServer(t)
+  const agent = await givenAgent(t, server, 1)
+  const u1 = await givenUser(t, server)
+  const c1 = await firstMessage(u1)
+  await u1.client.next(notice('assigned', c1))
+  const u2 = await givenUser(t, server)
+  const c2 = await firstMessage(u2)
+  await u2.client.next(notice('queued', c2))
+
+  const wider = await TestClient.connect(server.wsUrl, server.token('agent', agent.id, 2))
+  t.teardown(() => wider.close())
+
+  const assigned = await u2.client.next(notice('assigned', c2))
+  t.equal(assigned.agentId, agent.id, 'the new seat is filled from the queue')
+  t.equal(await seatsOf(server, agent.id), 2)
+})
+
+t.test('takes no conversation away from an agent whose seats are lowered', async (t) => {
+  const server = await givenServer(t)
+  const agent = await givenAgent(t, server, 2)
+  const [u1, u2] = [await givenUser(t, server), await givenUser(t, server)]
+  const c1 = await firstMessage(u1)
+  await u1.client.next(notice('assigned', c1))
+  const c2 = await firstMessage(u2)
+  await u2.client.next(notice('assigned', c2))
+
+  await givenAgent(t, server, 1, agent.id)
+  const u3 = await givenUser(t, server)
+  const c3 = await firstMessage(u3)
+  await u3.client.next(notice('queued', c3))
+  const byId = new Map((await conversationsAsAdmin(server)).map((c) => [c.conversationId, c]))
+  t.match(byId.get(c1), { status: 'open', agentId: agent.id }, 'the first stays with the agent')
+  t.match(byId.get(c2), { status: 'open', agentId: agent.id }, 'and so does the second')
+
+  // Down to one held, which is the new number of seats: no room yet. Down to none: room.
+  agent.client.send({ type: 'close', conversationId: c1 })
+  await u1.client.next(notice('closed', c1))
+  agent.client.send({ type: 'close', conversationId: c2 })
+  await u2.client.next(notice('closed', c2))
+
+  await u3.client.next(notice('assigned', c3))
+  t.same(
+    await deskLog(server, agent.id),
+    [`+${c1}`, `+${c2}`, `-${c1}`, `-${c2}`, `+${c3}`],
+    'the waiting one got a seat only once both were released',
+  )
 })

@@ -1,7 +1,9 @@
-import t from 'tap'
-import type { Test } from 'tap'
-import { PENDING_ACKS, pendingKey } from '../../src/projections/readmodels/pending-acks'
-import { pendingAcksProjection } from '../../src/projections/readmodels/pending-acks'
+import t, { type Test } from 'tap'
+import {
+  PENDING_ACKS,
+  pendingAcksProjection,
+  pendingKey,
+} from '../../src/projections/readmodels/pending-acks'
 import { FakeChannels } from './support/channels'
 import {
   agent,
@@ -139,7 +141,8 @@ t.test(
 // sends the frame it captured without looking at the row again (the rest of the replay has set
 // pushes to 2 by then), and its 'first' record is refused. So the user gets an unrecorded push
 // at 12 s. See the report; the todo comes off with the fix.
-const REPLAY_BUG = 'BUG: a replayed MessageSent is pushed again, unrecorded, when the manager starts'
+const REPLAY_BUG =
+  'BUG: a replayed MessageSent is pushed again, unrecorded, when the manager starts'
 
 t.test(
   'after a restart on a view never built, replays the log and re-pushes at the due time',

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { pushesOf, abandonsOf, recorded } from './support/log'
 import {
   agent,
   givenAssignedConversation,
@@ -8,6 +7,7 @@ import {
   startDeliveryNode,
   user,
 } from './support/delivery'
+import { abandonsOf, pushesOf, recorded } from './support/log'
 import { expectMarbles, type Happened } from './support/marbles'
 
 // The delivery process manager on a virtual clock, one node: first push, backoff, giving up,
@@ -108,7 +108,10 @@ t.test(
         at: SENT_AT + 31_000,
       },
     ])
-    t.same(node.manager.pendingFor(user('u1')).map((r) => r.abandoned), [true])
+    t.same(
+      node.manager.pendingFor(user('u1')).map((r) => r.abandoned),
+      [true],
+    )
   },
 )
 
@@ -220,7 +223,10 @@ t.test('pushes everything unacknowledged in seq order when a channel connects', 
   // And the re-pushes then follow the usual schedule from the connection time
   await world.clock.advanceTo(connectedAt + 1_000)
   t.same(
-    phone.pushes().slice(3).map(({ at, frame }) => [at, frame.seq]),
+    phone
+      .pushes()
+      .slice(3)
+      .map(({ at, frame }) => [at, frame.seq]),
     sent.map((s) => [connectedAt + 1_000, s.seq]),
   )
 })
@@ -301,6 +307,9 @@ t.test(
       [[5, SENT_AT + 31_000]],
     )
     t.same(laptop.pushes(), [], 'a given-up message is left to the history endpoint')
-    t.same(node.manager.pendingFor(user('u1')).map((r) => r.abandoned), [true])
+    t.same(
+      node.manager.pendingFor(user('u1')).map((r) => r.abandoned),
+      [true],
+    )
   },
 )

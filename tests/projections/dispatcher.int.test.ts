@@ -159,7 +159,10 @@ t.test(
       return (await recorded(world.events, 'ConversationQueued')).length === 2
     })
     t.same(
-      (await recorded(world.events, 'ConversationQueued')).map((q) => [q.conversationId, q.position]),
+      (await recorded(world.events, 'ConversationQueued')).map((q) => [
+        q.conversationId,
+        q.position,
+      ]),
       [
         ['200001', 1],
         ['200002', 2],

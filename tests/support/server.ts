@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { filter, firstValueFrom, timeout } from 'rxjs'
 import { createTokenSigner } from '../../src/infra/auth/tokens'
 import { loadConfig, type Config } from '../../src/infra/config/config'
+import type { EventStore, RecordedEvent } from '../../src/infra/eventstore/port'
 import { createParley, type Parley, type ParleyOverrides } from '../../src/server'
 import { TestClient, type Frame } from './ws-client'
 
@@ -124,7 +126,10 @@ export async function openConversation(
 ): Promise<OpenedConversation> {
   const agentId = options.agentId ?? uniqueId('agent')
   const userId = options.userId ?? uniqueId('user')
-  const agent = await TestClient.connect(server.wsUrl, server.token('agent', agentId, options.seats ?? 5))
+  const agent = await TestClient.connect(
+    server.wsUrl,
+    server.token('agent', agentId, options.seats ?? 5),
+  )
   agent.autoAck()
   // Registered before the user writes, so the conversation is assigned rather than queued.
   await agent.roundTrip()
@@ -148,4 +153,21 @@ export async function openConversation(
     agent,
     first: first as OpenedConversation['first'],
   }
+}
+
+/**
+ * The first event of the log, replayed from its start, that matches; fails after `timeoutMs`
+ * naming `what` did not happen. For a test that awaits what the server did instead of sleeping.
+ */
+export function awaitLogEvent<E extends RecordedEvent = RecordedEvent>(
+  events: EventStore,
+  what: string,
+  match: (e: RecordedEvent) => boolean,
+  timeoutMs = 5000,
+): Promise<E> {
+  const fail = () => Promise.reject(new Error(`no ${what} within ${timeoutMs} ms`))
+  const found = events
+    .subscribeToAll({ after: 0n })
+    .pipe(filter(match), timeout({ first: timeoutMs, with: fail }))
+  return firstValueFrom(found) as Promise<E>
 }

@@ -78,7 +78,10 @@ interface Child {
   activity(): Promise<void>
 }
 
-function startChild(port: number, options: { dataDir: string; env?: Record<string, string> }): Child {
+function startChild(
+  port: number,
+  options: { dataDir: string; env?: Record<string, string> },
+): Child {
   const env: Record<string, string | undefined> = {}
   for (const [key, value] of Object.entries(process.env)) {
     if (key === 'NODE_OPTIONS' || key.startsWith('TAP') || key.startsWith('_TAPJS')) continue
@@ -149,7 +152,9 @@ async function waitUntilReady(child: Child, timeoutMs: number): Promise<void> {
   const { process: proc, endpoint } = child
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`parley child exited (${proc.exitCode ?? proc.signalCode}):\n${endpoint.output()}`)
+      throw new Error(
+        `parley child exited (${proc.exitCode ?? proc.signalCode}):\n${endpoint.output()}`,
+      )
     }
     if (await healthy(endpoint.httpUrl)) return
     await Promise.race([child.activity(), pause(Math.min(POLL_PAUSE_MS, deadline - Date.now()))])

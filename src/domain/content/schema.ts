@@ -14,7 +14,7 @@ export const ContentFormat = {
 } as const
 export type ContentFormat = (typeof ContentFormat)[keyof typeof ContentFormat]
 
-/** Longest display text, in UTF-16 code units as JavaScript counts them. */
+/** Longest display text, in characters (Unicode code points: an emoji counts once). */
 export const MAX_TEXT_LENGTH = 5000
 
 const displayText = Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH })

@@ -3,8 +3,8 @@ import addFormats from 'ajv-formats'
 import { DomainError, ErrorCode } from '../shared/errors'
 import { contentSchemas, type Content, type ContentFormat } from './schema'
 
-// unicode: false makes maxLength count UTF-16 code units, as String.length and MAX_TEXT_LENGTH do.
-const ajv = new Ajv({ allErrors: false, strict: true, unicode: false })
+// Ajv counts string lengths in code points, as MAX_TEXT_LENGTH is documented.
+const ajv = new Ajv({ allErrors: false, strict: true })
 addFormats(ajv)
 
 const validators = new Map<string, ValidateFunction>(

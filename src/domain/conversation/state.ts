@@ -159,6 +159,9 @@ export function evolve(state: ConversationState, event: ConversationEvent): Conv
         closeReason: event.data.reason,
         lastSeq: event.data.seq,
       }
+    default:
+      // An event type this version does not know (written by a newer one) changes nothing.
+      return state
   }
 }
 

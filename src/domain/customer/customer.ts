@@ -32,5 +32,7 @@ export const customerDecider: Decider<CustomerCommand, CustomerEvent, CustomerSt
     return [{ type: 'CustomerConversationStarted', data }]
   },
 
-  evolve: (_s, e) => ({ currentConversationId: e.data.conversationId }),
+  // Only the one known event moves the pointer; an unknown newer type changes nothing.
+  evolve: (s, e) =>
+    e.type === 'CustomerConversationStarted' ? { currentConversationId: e.data.conversationId } : s,
 }

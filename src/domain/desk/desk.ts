@@ -70,6 +70,9 @@ export const deskDecider: Decider<DeskCommand, DeskEvent, DeskState> = {
         conversations.delete(e.data.conversationId)
         return { ...s, conversations }
       }
+      default:
+        // An event type this version does not know (written by a newer one) changes nothing.
+        return s
     }
   },
 }

@@ -90,6 +90,9 @@ export const presenceDecider: Decider<PresenceCommand, PresenceEvent, PresenceSt
         return { ...s, status: 'offline' }
       case 'PersonLeft':
         return { ...s, status: 'left' }
+      default:
+        // An event type this version does not know (written by a newer one) changes nothing.
+        return s
     }
   },
 }

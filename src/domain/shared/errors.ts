@@ -15,6 +15,8 @@ export const ErrorCode = {
   BadRequest: 'bad_request',
   /** A fault of the server's; the frame or request may be retried unchanged. */
   Internal: 'internal_error',
+  /** HTTP only: the read models lag too far behind to answer now; retry shortly (503). */
+  Unavailable: 'unavailable',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

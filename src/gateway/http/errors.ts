@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { DomainError, ErrorCode } from '../../domain/shared/errors'
+import { DomainError, ErrorCode, ParleyError } from '../../domain/shared/errors'
+import { PROJECTION_TIMEOUT } from '../../projections/progress'
 import type { Logger } from '../../infra/logging/logger'
 
 const STATUS: Partial<Record<string, number>> = {
@@ -19,6 +20,10 @@ export function errorHandler(logger: Logger) {
   return (err: FastifyError | Error, _request: FastifyRequest, reply: FastifyReply): void => {
     if (err instanceof DomainError) {
       void reply.code(STATUS[err.code] ?? 400).send({ code: err.code, message: err.message })
+      return
+    }
+    if (err instanceof ParleyError && err.code === PROJECTION_TIMEOUT) {
+      void reply.code(503).send({ code: ErrorCode.Unavailable, message: 'read models are behind' })
       return
     }
     const fastifyErr = err as FastifyError

@@ -42,9 +42,14 @@ export class PresenceCommands {
     return this.handle(who, { type: 'Disconnect', who, connectionId, reason, thresholds, now })
   }
 
-  sweep(who: Participant): Promise<Result> {
+  /** The monitor's check; `graceMs` widens both windows (silence during a server outage). */
+  sweep(who: Participant, graceMs = 0): Promise<Result> {
     const now = this.clock.now()
-    return this.handle(who, { type: 'Sweep', who, thresholds: this.thresholds, now })
+    const thresholds = {
+      offlineAfterMs: this.thresholds.offlineAfterMs + graceMs,
+      leaveAfterMs: this.thresholds.leaveAfterMs + graceMs,
+    }
+    return this.handle(who, { type: 'Sweep', who, thresholds, now })
   }
 
   read(who: Participant): Promise<PresenceState> {

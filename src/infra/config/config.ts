@@ -105,6 +105,12 @@ export function loadConfig(env: Env = process.env): Config {
     mongodbDb: read.mongoDbName('PARLEY_MONGODB_DB') ?? DEFAULT_MONGODB_DB,
   }
 
+  if (config.leaveAfterMs <= config.offlineAfterMs) {
+    problems.push(
+      `PARLEY_LEAVE_AFTER_MS: got ${config.leaveAfterMs}, expected more than ` +
+        `PARLEY_OFFLINE_AFTER_MS (${config.offlineAfterMs}): a person goes offline before leaving`,
+    )
+  }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
 }

@@ -9,6 +9,7 @@ import { KeyedQueue } from '../../infra/commands/keyed-queue'
 import type { EventStore, RecordedEvent } from '../../infra/eventstore/port'
 import { silentLogger, type Logger } from '../../infra/logging/logger'
 import type { ReadModelStore } from '../../infra/readmodel/port'
+import { followLog } from '../follow-log'
 import { docId, POSITION_FIELD } from '../projection'
 import { pendingAcksProjection } from '../readmodels/pending-acks'
 import { FrameCache } from './frame-cache'
@@ -67,12 +68,12 @@ export class DeliveryManager {
       }
     }
 
-    this.subscription = this.deps.events
-      .subscribeToAll({ after: checkpoint, categories: [StreamCategory.Conversation] })
-      .subscribe({
-        next: (event) => this.onEvent(event),
-        error: (err: unknown) => this.log.error({ err }, 'delivery subscription failed'),
-      })
+    this.subscription = followLog(
+      this.deps.events,
+      { after: checkpoint, categories: [StreamCategory.Conversation] },
+      (event) => this.onEvent(event),
+      this.log,
+    )
     for (const [key, row] of this.allRows()) this.schedule(key, row)
   }
 

@@ -5,6 +5,7 @@ import { StreamCategory } from '../../domain/shared/streams'
 import type { ConversationCommands } from '../../infra/commands/conversation-commands'
 import type { DeskCommands } from '../../infra/commands/desk-commands'
 import type { EventStore, RecordedEvent } from '../../infra/eventstore/port'
+import { followLog } from '../follow-log'
 import { silentLogger, type Logger } from '../../infra/logging/logger'
 import type { ReadModelStore } from '../../infra/readmodel/port'
 
@@ -60,15 +61,15 @@ export class Dispatcher {
 
   async start(): Promise<void> {
     const head = await this.deps.events.headPosition()
-    this.subscription = this.deps.events
-      .subscribeToAll({
+    this.subscription = followLog(
+      this.deps.events,
+      {
         after: head,
         categories: [StreamCategory.Conversation, StreamCategory.Agent, StreamCategory.Presence],
-      })
-      .subscribe({
-        next: (event) => this.onEvent(event),
-        error: (err: unknown) => this.log.error({ err }, 'dispatcher subscription failed'),
-      })
+      },
+      (event) => this.onEvent(event),
+      this.log,
+    )
     const scheduler = this.deps.scheduler ?? asyncScheduler
     const period = this.deps.sweepMs ?? DEFAULT_DISPATCH_SWEEP_MS
     const sweep = (): void => void this.kick(null, true)
@@ -207,20 +208,23 @@ export class Dispatcher {
     await this.deps.desks.releaseSeat(agentId, conversationId, reason)
   }
 
-  /** Frees seats held for closed conversations and finishes assignments a crash interrupted. */
+  /**
+   * Frees seats held for closed conversations or conversations another agent has, and finishes
+   * assignments a crash interrupted, but only towards an agent who is online: a seat an offline
+   * agent still holds for a waiting conversation is given back instead.
+   */
   private async repairSeats(): Promise<void> {
-    const { readModels, conversations } = this.deps
+    const { readModels, conversations, agents } = this.deps
     const desks = await readModels.find({ collection: 'agents' })
+    const online = new Set(await agents.onlineAgents())
     for (const desk of desks as unknown as AgentDoc[]) {
       for (const conversationId of desk.conversations) {
         const state = await conversations.read(conversationId)
-        if (
-          state.status === 'closed' ||
-          (state.status === 'open' && state.agentId !== desk.agentId)
-        ) {
-          await this.release(desk.agentId, conversationId, 'conversation_closed')
-        } else if (state.status !== 'open') {
+        if (state.status === 'open' && state.agentId === desk.agentId) continue
+        if (state.status !== 'closed' && state.status !== 'open' && online.has(desk.agentId)) {
           await this.ensureAssigned(desk.agentId, conversationId)
+        } else {
+          await this.release(desk.agentId, conversationId, 'repair')
         }
       }
     }

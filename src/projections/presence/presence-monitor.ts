@@ -10,6 +10,8 @@ import type { PresenceCommands } from '../../infra/commands/presence-commands'
 import type { EventStore, RecordedEvent } from '../../infra/eventstore/port'
 import { silentLogger, type Logger } from '../../infra/logging/logger'
 import type { ReadModelStore } from '../../infra/readmodel/port'
+import { followLog } from '../follow-log'
+import { listConversations } from '../queries'
 import { PRESENCE, type PresenceDoc } from '../readmodels/presence'
 
 /** How often superseded heartbeat events are pruned from a store that supports it. */
@@ -18,6 +20,8 @@ export const HEARTBEAT_PRUNE_EVERY_MS = 60_000
 export const HEARTBEAT_TIMEOUT_CLOSE = { code: 4000, reason: 'heartbeat timeout' } as const
 /** The checkpoint under which the monitor remembers which departures it has acted on. */
 export const MONITOR_CHECKPOINT = 'presence_monitor'
+/** Where each tick marks that a monitor was alive, so the next start can measure an outage. */
+export const ALIVE_CHECKPOINT = 'presence_monitor_alive'
 /** Tries at acting on one departure before it is left to the next start. */
 const DEPARTURE_ATTEMPTS = 6
 
@@ -60,6 +64,9 @@ export class PresenceMonitor {
   private tickRunning: Promise<void> = Promise.resolve()
   private departures: Promise<void> = Promise.resolve()
   private lastPrune = 0
+  private startedAt = 0
+  /** How long no monitor ran before this start (0 on a first start), from the alive mark. */
+  private outageMs = 0
 
   constructor(private readonly deps: PresenceMonitorDeps) {
     this.log = (deps.logger ?? silentLogger).child({ component: 'presence' })
@@ -68,18 +75,23 @@ export class PresenceMonitor {
 
   async start(): Promise<void> {
     const { events, readModels } = this.deps
-    const after = (await readModels.checkpoint(MONITOR_CHECKPOINT)) ?? (await events.headPosition())
-    this.subscription = events
-      .subscribeToAll({ after, categories: [StreamCategory.Presence] })
-      .subscribe({
-        next: (event) => {
-          if (event.type === 'PersonLeft')
-            this.departures = this.departures.then(() => this.actOnDeparture(event))
-        },
-        error: (err: unknown) => this.log.error({ err }, 'presence subscription failed'),
-      })
-
+    this.startedAt = this.scheduler.now()
+    const aliveAt = await readModels.checkpoint(ALIVE_CHECKPOINT)
     const period = this.deps.tickMs ?? DEFAULT_PRESENCE_TICK_MS
+    this.outageMs =
+      aliveAt === undefined ? 0 : Math.max(0, this.startedAt - Number(aliveAt) - period)
+
+    const after = (await readModels.checkpoint(MONITOR_CHECKPOINT)) ?? (await events.headPosition())
+    this.subscription = followLog(
+      events,
+      { after, categories: [StreamCategory.Presence] },
+      (event) => {
+        if (event.type !== 'PersonLeft') return
+        this.departures = this.departures.then(() => this.actOnDeparture(event))
+      },
+      this.log,
+    )
+
     const tick = (): void => {
       this.tickRunning = this.tickRunning.then(() => this.tick())
     }
@@ -108,13 +120,20 @@ export class PresenceMonitor {
       }
     }
 
-    // 2. Everyone past a threshold by the durable view, connected here or not.
+    // 2. Everyone past a threshold by the durable view, connected here or not. Silence that
+    // overlaps a server outage is not held against anyone: the outage is added to their window.
     try {
       const due = [
         ...(await this.overdue('online', now - offlineAfterMs)),
         ...(await this.overdue('offline', now - leaveAfterMs)),
       ]
-      for (const doc of due) await this.deps.presence.sweep({ role: doc.role, id: doc.id })
+      for (const doc of due) {
+        const graceMs = doc.lastHeartbeatAt < this.startedAt ? this.outageMs : 0
+        const threshold = doc.status === 'online' ? offlineAfterMs : leaveAfterMs
+        if (now - doc.lastHeartbeatAt < threshold + graceMs) continue
+        await this.deps.presence.sweep({ role: doc.role, id: doc.id }, graceMs)
+      }
+      await this.deps.readModels.commit(ALIVE_CHECKPOINT, [], BigInt(now))
       await this.pruneHeartbeats(now)
     } catch (err) {
       this.log.warn({ err }, 'presence sweep failed')
@@ -156,10 +175,19 @@ export class PresenceMonitor {
       const active = await conversations.activeConversationOf(who.id)
       if (active !== null) await conversations.close(null, active, CloseReason.UserLeft)
     } else if (who.role === Role.Agent) {
+      // The seat goes first, so no repair can mistake the requeued conversation for an
+      // interrupted assignment and give it back to the agent who left. Conversations are found
+      // on the desk and in the read model both, so a crash between the two steps is finished
+      // on the next attempt even though the seat is already gone.
       const desk = await desks.read(who.id)
-      for (const conversationId of desk.conversations) {
-        await conversations.requeue(conversationId, who.id)
+      const open = await listConversations(this.deps.readModels, {
+        agentId: who.id,
+        status: 'open',
+      })
+      const ids = new Set([...desk.conversations, ...open.map((c) => c.conversationId)])
+      for (const conversationId of ids) {
         await desks.releaseSeat(who.id, conversationId, 'agent_left')
+        await conversations.requeue(conversationId, who.id)
       }
     }
   }

@@ -19,7 +19,17 @@ export type PresenceDoc = {
   since: number
 }
 
+const PRESENCE_EVENTS = new Set<string>([
+  'ConnectionOpened',
+  'HeartbeatRecorded',
+  'ConnectionClosed',
+  'WentOnline',
+  'WentOffline',
+  'PersonLeft',
+])
+
 const presenceRef = (event: RecordedEvent) => {
+  if (!PRESENCE_EVENTS.has(event.type)) return []
   const { who } = (event as PresenceEvent).data
   return [{ collection: PRESENCE, key: participantKey(who) }]
 }
@@ -42,6 +52,8 @@ function evolve(doc: PresenceDoc, e: PresenceEvent): PresenceDoc {
       return { ...doc, status: 'offline', since: e.data.at }
     case 'PersonLeft':
       return { ...doc, status: 'left', since: e.data.at }
+    default:
+      return doc
   }
 }
 
@@ -65,6 +77,7 @@ export const presenceProjection: Projection = {
   reads: presenceRef,
 
   apply(event, read): DocChange[] {
+    if (!PRESENCE_EVENTS.has(event.type)) return []
     const e = event as PresenceEvent
     const key = participantKey(e.data.who)
     const current = (read(PRESENCE, key) as PresenceDoc | undefined) ?? {
