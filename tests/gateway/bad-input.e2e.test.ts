@@ -13,7 +13,13 @@ async function givenServer(t: Test, env: Record<string, string> = {}): Promise<T
   return server
 }
 
-async function connect(t: Test, server: TestServer, role: 'user' | 'agent', id: string, seats?: number) {
+async function connect(
+  t: Test,
+  server: TestServer,
+  role: 'user' | 'agent',
+  id: string,
+  seats?: number,
+) {
   const client = await TestClient.connect(server.wsUrl, server.token(role, id, seats))
   t.teardown(() => client.close())
   return client
@@ -22,7 +28,11 @@ async function connect(t: Test, server: TestServer, role: 'user' | 'agent', id: 
 /** A user's first message, which opens (or reuses) their conversation. */
 async function send(client: TestClient, body: string, conversationId?: string): Promise<Frame> {
   const clientMsgId = uniqueId('c')
-  return client.sendMessage({ clientMsgId, content: text(body), ...(conversationId && { conversationId }) })
+  return client.sendMessage({
+    clientMsgId,
+    content: text(body),
+    ...(conversationId && { conversationId }),
+  })
 }
 
 async function history(server: TestServer, conversationId: string) {
@@ -66,55 +76,63 @@ async function givenBystanders(t: Test, server: TestServer) {
   }
 }
 
-t.test('answers non-JSON, unknown types and missing fields with bad_frame and stays usable', async (t) => {
-  const server = await givenServer(t)
-  const bystanders = await givenBystanders(t, server)
-  const client = await connect(t, server, 'user', uniqueId('user'))
-  const frames = [
-    'not json at all',
-    '{"type":"send",',
-    '[1,2,3]',
-    '"send"',
-    'null',
-    '{"no":"type"}',
-    '{"type":"teleport"}',
-    '{"type":7}',
-    JSON.stringify({ type: 'send', content: text('no clientMsgId') }),
-    JSON.stringify({ type: 'send', clientMsgId: 'bad-1' }),
-    JSON.stringify({ type: 'send', clientMsgId: 'bad-2', content: 'not an object' }),
-    JSON.stringify({ type: 'send', clientMsgId: '', content: text('empty id') }),
-    JSON.stringify({ type: 'ack' }),
-    JSON.stringify({ type: 'ack', messageIds: [] }),
-    JSON.stringify({ type: 'ack', messageIds: 'm1' }),
-    JSON.stringify({ type: 'send', clientMsgId: 'x'.repeat(129), content: text('long id') }),
-    JSON.stringify({ type: 'send', clientMsgId: 'bad-3', content: text('hi'), conversationId: 7 }),
-    JSON.stringify({ type: 'ack', messageIds: Array.from({ length: 1001 }, (_, i) => `m${i}`) }),
-    JSON.stringify({ type: 'close' }),
-    JSON.stringify({ type: 'close', conversationId: '' }),
-  ]
+t.test(
+  'answers non-JSON, unknown types and missing fields with bad_frame and stays usable',
+  async (t) => {
+    const server = await givenServer(t)
+    const bystanders = await givenBystanders(t, server)
+    const client = await connect(t, server, 'user', uniqueId('user'))
+    const frames = [
+      'not json at all',
+      '{"type":"send",',
+      '[1,2,3]',
+      '"send"',
+      'null',
+      '{"no":"type"}',
+      '{"type":"teleport"}',
+      '{"type":7}',
+      JSON.stringify({ type: 'send', content: text('no clientMsgId') }),
+      JSON.stringify({ type: 'send', clientMsgId: 'bad-1' }),
+      JSON.stringify({ type: 'send', clientMsgId: 'bad-2', content: 'not an object' }),
+      JSON.stringify({ type: 'send', clientMsgId: '', content: text('empty id') }),
+      JSON.stringify({ type: 'ack' }),
+      JSON.stringify({ type: 'ack', messageIds: [] }),
+      JSON.stringify({ type: 'ack', messageIds: 'm1' }),
+      JSON.stringify({ type: 'send', clientMsgId: 'x'.repeat(129), content: text('long id') }),
+      JSON.stringify({
+        type: 'send',
+        clientMsgId: 'bad-3',
+        content: text('hi'),
+        conversationId: 7,
+      }),
+      JSON.stringify({ type: 'ack', messageIds: Array.from({ length: 1001 }, (_, i) => `m${i}`) }),
+      JSON.stringify({ type: 'close' }),
+      JSON.stringify({ type: 'close', conversationId: '' }),
+    ]
 
-  for (const frame of frames) client.sendRaw(frame)
+    for (const frame of frames) client.sendRaw(frame)
 
-  for (const frame of frames) {
-    const answer = await client.next(anError)
-    t.equal(answer.code, 'bad_frame', frame.slice(0, 80))
-  }
-  const agent = await connect(t, server, 'agent', uniqueId('agent'), 1)
-  const agentSend = await send(agent, 'to whom?')
-  t.equal(agentSend.code, 'bad_frame', 'an agent must name the conversation')
-  client.send({ type: 'heartbeat', sentBy: 'a newer client' })
-  await client.next('heartbeat')
-  t.pass('unknown extra fields are ignored')
-  t.equal(client.closed, null, 'the socket stays open')
-  const ok = await send(client, 'a good one after the bad ones')
-  t.equal(ok.type, 'sent', 'a valid send afterwards works')
-  t.same(
-    (await history(server, String(ok.conversationId))).filter((m) => m.messageId === ok.messageId)
-      .length,
-    1,
-  )
-  await bystanders()
-})
+    for (const frame of frames) {
+      const answer = await client.next(anError)
+      t.equal(answer.code, 'bad_frame', frame.slice(0, 80))
+    }
+    const agent = await connect(t, server, 'agent', uniqueId('agent'), 1)
+    const agentSend = await send(agent, 'to whom?')
+    t.equal(agentSend.code, 'bad_frame', 'an agent must name the conversation')
+    client.send({ type: 'heartbeat', sentBy: 'a newer client' })
+    await client.next('heartbeat')
+    t.pass('unknown extra fields are ignored')
+    t.equal(client.closed, null, 'the socket stays open')
+    const ok = await send(client, 'a good one after the bad ones')
+    t.equal(ok.type, 'sent', 'a valid send afterwards works')
+    t.same(
+      (await history(server, String(ok.conversationId))).filter((m) => m.messageId === ok.messageId)
+        .length,
+      1,
+    )
+    await bystanders()
+  },
+)
 
 t.test('answers invalid content with invalid_content and stores nothing', async (t) => {
   const server = await givenServer(t)
@@ -146,7 +164,11 @@ t.test('answers invalid content with invalid_content and stores nothing', async 
   for (const content of invalid) {
     const clientMsgId = uniqueId('c')
     const answer = await client.sendMessage({ clientMsgId, conversationId, content })
-    t.match(answer, { type: 'error', code: 'invalid_content', clientMsgId }, JSON.stringify(content).slice(0, 60))
+    t.match(
+      answer,
+      { type: 'error', code: 'invalid_content', clientMsgId },
+      JSON.stringify(content).slice(0, 60),
+    )
   }
   t.same(await history(server, conversationId), before, 'nothing was stored')
   t.notOk(
@@ -158,18 +180,21 @@ t.test('answers invalid content with invalid_content and stores nothing', async 
   await bystanders()
 })
 
-t.test('closes the socket with 1009 when a frame is larger than PARLEY_MAX_FRAME_BYTES', async (t) => {
-  const server = await givenServer(t, { PARLEY_MAX_FRAME_BYTES: '2048' })
-  const bystanders = await givenBystanders(t, server)
-  const client = await connect(t, server, 'user', uniqueId('user'))
-  const near = await send(client, 'x'.repeat(1900))
-  t.equal(near.type, 'sent', 'a frame just under the limit is taken')
+t.test(
+  'closes the socket with 1009 when a frame is larger than PARLEY_MAX_FRAME_BYTES',
+  async (t) => {
+    const server = await givenServer(t, { PARLEY_MAX_FRAME_BYTES: '2048' })
+    const bystanders = await givenBystanders(t, server)
+    const client = await connect(t, server, 'user', uniqueId('user'))
+    const near = await send(client, 'x'.repeat(1900))
+    t.equal(near.type, 'sent', 'a frame just under the limit is taken')
 
-  client.send({ type: 'send', clientMsgId: uniqueId('c'), content: text('x'.repeat(2100)) })
+    client.send({ type: 'send', clientMsgId: uniqueId('c'), content: text('x'.repeat(2100)) })
 
-  t.equal((await client.waitClosed()).code, 1009)
-  await bystanders()
-})
+    t.equal((await client.waitClosed()).code, 1009)
+    await bystanders()
+  },
+)
 
 t.test('closes the socket with 1007 on a text frame that is not UTF-8', async (t) => {
   const server = await givenServer(t)
@@ -191,7 +216,10 @@ t.test('answers a binary frame with bad_frame and stays usable', async (t) => {
   client.sendRaw(Buffer.from(JSON.stringify(frame)), { binary: true })
 
   t.match(await client.next(anError), { code: 'bad_frame' })
-  t.notOk(client.frames.some((f) => f.type === 'sent'), 'the binary send was not stored')
+  t.notOk(
+    client.frames.some((f) => f.type === 'sent'),
+    'the binary send was not stored',
+  )
   const ok = await send(client, 'as text')
   t.equal(ok.type, 'sent', 'the same send as text works')
   await bystanders()
@@ -215,58 +243,70 @@ t.test('refuses a send into another user’s conversation with forbidden', async
   t.match(intruded, { type: 'error', code: 'forbidden' }, 'another user is refused')
   t.match(byAdmin, { type: 'error', code: 'forbidden' }, 'an admin is refused')
   t.same(await history(server, conversationId), before, 'nothing was stored')
-  t.notOk(owner.frames.some((f) => f.type === 'message'), 'the owner got nothing')
+  t.notOk(
+    owner.frames.some((f) => f.type === 'message'),
+    'the owner got nothing',
+  )
   await bystanders()
 })
 
-t.test('refuses an agent’s send into a conversation not assigned to them with forbidden', async (t) => {
-  const server = await givenServer(t)
-  const bystanders = await givenBystanders(t, server)
-  const assignedAgent = await connect(t, server, 'agent', uniqueId('agent'), 1)
-  const user = await connect(t, server, 'user', uniqueId('user'))
-  const opened = await send(user, 'help')
-  const conversationId = String(opened.conversationId)
-  await assignedAgent.next(notice('assigned', conversationId))
-  const otherAgent = await connect(t, server, 'agent', uniqueId('agent'), 1)
-  const before = await history(server, conversationId)
+t.test(
+  'refuses an agent’s send into a conversation not assigned to them with forbidden',
+  async (t) => {
+    const server = await givenServer(t)
+    const bystanders = await givenBystanders(t, server)
+    const assignedAgent = await connect(t, server, 'agent', uniqueId('agent'), 1)
+    const user = await connect(t, server, 'user', uniqueId('user'))
+    const opened = await send(user, 'help')
+    const conversationId = String(opened.conversationId)
+    await assignedAgent.next(notice('assigned', conversationId))
+    const otherAgent = await connect(t, server, 'agent', uniqueId('agent'), 1)
+    const before = await history(server, conversationId)
 
-  const answer = await send(otherAgent, 'I am not yours', conversationId)
+    const answer = await send(otherAgent, 'I am not yours', conversationId)
 
-  t.match(answer, { type: 'error', code: 'forbidden' })
-  t.same(await history(server, conversationId), before, 'nothing was stored')
-  const fine = await send(assignedAgent, 'I am yours', conversationId)
-  t.equal(fine.type, 'sent', 'the assigned agent still can')
-  await bystanders()
-})
+    t.match(answer, { type: 'error', code: 'forbidden' })
+    t.same(await history(server, conversationId), before, 'nothing was stored')
+    const fine = await send(assignedAgent, 'I am yours', conversationId)
+    t.equal(fine.type, 'sent', 'the assigned agent still can')
+    await bystanders()
+  },
+)
 
-t.test('ignores an acknowledgement of someone else’s message: its recipient still gets re-pushes', async (t) => {
-  const server = await givenServer(t, { PARLEY_ACK_TIMEOUT_MS: '200' })
-  const bystanders = await givenBystanders(t, server)
-  const agent = await connect(t, server, 'agent', uniqueId('agent'), 1)
-  const user = await connect(t, server, 'user', uniqueId('user'))
-  const stranger = await connect(t, server, 'user', uniqueId('user'))
-  const opened = await send(user, 'help')
-  const conversationId = String(opened.conversationId)
-  await agent.next(notice('assigned', conversationId))
-  const reply = await send(agent, 'on it', conversationId)
-  const pushOfReply = (f: Frame) => f.type === 'message' && f.messageId === reply.messageId
-  const firstPush = await user.next(pushOfReply)
+t.test(
+  'ignores an acknowledgement of someone else’s message: its recipient still gets re-pushes',
+  async (t) => {
+    const server = await givenServer(t, { PARLEY_ACK_TIMEOUT_MS: '200' })
+    const bystanders = await givenBystanders(t, server)
+    const agent = await connect(t, server, 'agent', uniqueId('agent'), 1)
+    const user = await connect(t, server, 'user', uniqueId('user'))
+    const stranger = await connect(t, server, 'user', uniqueId('user'))
+    const opened = await send(user, 'help')
+    const conversationId = String(opened.conversationId)
+    await agent.next(notice('assigned', conversationId))
+    const reply = await send(agent, 'on it', conversationId)
+    const pushOfReply = (f: Frame) => f.type === 'message' && f.messageId === reply.messageId
+    const firstPush = await user.next(pushOfReply)
 
-  // The sender and a stranger both acknowledge the user's message; each socket answers frames
-  // in order, so once their heartbeats come back the acknowledgements have been handled.
-  for (const other of [stranger, agent]) {
-    other.send({ type: 'ack', messageIds: [reply.messageId] })
-    other.send({ type: 'heartbeat' })
-    await other.next('heartbeat')
-  }
-  const handledAt = user.frames.length
-  const rePush = await user.next((f) => pushOfReply(f) && user.frames.indexOf(f) >= handledAt)
+    // The sender and a stranger both acknowledge the user's message; each socket answers frames
+    // in order, so once their heartbeats come back the acknowledgements have been handled.
+    for (const other of [stranger, agent]) {
+      other.send({ type: 'ack', messageIds: [reply.messageId] })
+      other.send({ type: 'heartbeat' })
+      await other.next('heartbeat')
+    }
+    const handledAt = user.frames.length
+    const rePush = await user.next((f) => pushOfReply(f) && user.frames.indexOf(f) >= handledAt)
 
-  t.equal(rePush.messageId, firstPush.messageId, 'the recipient gets it again, same id')
-  t.equal(rePush.seq, firstPush.seq, 'and same seq')
-  t.notOk(stranger.frames.some((f) => f.type === 'error'), 'the stranger is not told anything')
-  await bystanders()
-})
+    t.equal(rePush.messageId, firstPush.messageId, 'the recipient gets it again, same id')
+    t.equal(rePush.seq, firstPush.seq, 'and same seq')
+    t.notOk(
+      stranger.frames.some((f) => f.type === 'error'),
+      'the stranger is not told anything',
+    )
+    await bystanders()
+  },
+)
 
 t.test('answers frames beyond PARLEY_RATE_LIMIT with rate_limited', async (t) => {
   const server = await givenServer(t, { PARLEY_RATE_LIMIT: '5/s,burst=10' })
@@ -274,7 +314,8 @@ t.test('answers frames beyond PARLEY_RATE_LIMIT with rate_limited', async (t) =>
   const client = await connect(t, server, 'user', uniqueId('user'))
   const ids = Array.from({ length: 200 }, () => uniqueId('flood'))
 
-  for (const clientMsgId of ids) client.send({ type: 'send', clientMsgId, content: text(clientMsgId) })
+  for (const clientMsgId of ids)
+    client.send({ type: 'send', clientMsgId, content: text(clientMsgId) })
 
   const answers = await Promise.all(
     ids.map((id) =>
@@ -284,7 +325,10 @@ t.test('answers frames beyond PARLEY_RATE_LIMIT with rate_limited', async (t) =>
   const accepted = answers.filter((f) => f.type === 'sent')
   const limited = answers.filter((f) => f.type === 'error' && f.code === 'rate_limited')
   t.equal(accepted.length + limited.length, 200, 'every frame is answered: stored or rate_limited')
-  t.ok(accepted.length >= 10 && accepted.length <= 12, `the burst gets through (${accepted.length})`)
+  t.ok(
+    accepted.length >= 10 && accepted.length <= 12,
+    `the burst gets through (${accepted.length})`,
+  )
   const conversationId = String(accepted[0].conversationId)
   const stored = (await history(server, conversationId)).filter((m) => 'content' in m)
   t.same(
@@ -315,26 +359,33 @@ t.test('answers closing a conversation that does not exist with not_found', asyn
   await bystanders()
 })
 
-t.test('refuses a close from the user or from an agent it is not assigned to with forbidden', async (t) => {
-  const server = await givenServer(t)
-  const bystanders = await givenBystanders(t, server)
-  const agent = await connect(t, server, 'agent', uniqueId('agent'), 1)
-  const userId = uniqueId('user')
-  const user = await connect(t, server, 'user', userId)
-  const opened = await send(user, 'help')
-  const conversationId = String(opened.conversationId)
-  await agent.next(notice('assigned', conversationId))
-  const otherAgent = await connect(t, server, 'agent', uniqueId('agent'), 1)
+t.test(
+  'refuses a close from the user or from an agent it is not assigned to with forbidden',
+  async (t) => {
+    const server = await givenServer(t)
+    const bystanders = await givenBystanders(t, server)
+    const agent = await connect(t, server, 'agent', uniqueId('agent'), 1)
+    const userId = uniqueId('user')
+    const user = await connect(t, server, 'user', userId)
+    const opened = await send(user, 'help')
+    const conversationId = String(opened.conversationId)
+    await agent.next(notice('assigned', conversationId))
+    const otherAgent = await connect(t, server, 'agent', uniqueId('agent'), 1)
 
-  for (const client of [user, otherAgent]) {
-    client.send({ type: 'close', conversationId })
-    t.match(await client.next(anError), { code: 'forbidden' })
-  }
+    for (const client of [user, otherAgent]) {
+      client.send({ type: 'close', conversationId })
+      t.match(await client.next(anError), { code: 'forbidden' })
+    }
 
-  t.match(await conversationsOf(server, userId), [{ conversationId, status: 'open' }], 'still open')
-  t.notOk(user.frames.some(notice('closed', conversationId)), 'no one was told it closed')
-  await bystanders()
-})
+    t.match(
+      await conversationsOf(server, userId),
+      [{ conversationId, status: 'open' }],
+      'still open',
+    )
+    t.notOk(user.frames.some(notice('closed', conversationId)), 'no one was told it closed')
+    await bystanders()
+  },
+)
 
 t.test('echoes a clientMsgId of up to 128 code points in errors about its frame', async (t) => {
   const server = await givenServer(t, { PARLEY_RATE_LIMIT: '5/s,burst=5' })

@@ -20,7 +20,13 @@ async function givenServer(t: Test): Promise<TestServer> {
   return server
 }
 
-async function connect(t: Test, server: TestServer, role: 'user' | 'agent', id: string, seats?: number) {
+async function connect(
+  t: Test,
+  server: TestServer,
+  role: 'user' | 'agent',
+  id: string,
+  seats?: number,
+) {
   const client = await TestClient.connect(server.wsUrl, server.token(role, id, seats))
   t.teardown(() => client.close())
   return client
@@ -76,10 +82,19 @@ t.test('filters conversations by ?status= for each role', async (t) => {
   t.same(await list(server.token('user', user1), '?status=closed'), [c1], 'a user: closed')
   t.same(await list(server.token('user', user1), '?status=open'), [], 'a user: nothing open')
   t.same(await list(server.token('user', user3), '?status=queued'), [c3], 'a user: queued')
-  const statuses = (await get(server, '/v1/conversations', admin)).body.conversations as {
+  const newestFirst = (await get(server, '/v1/conversations', admin)).body.conversations as {
+    conversationId: string
     status: string
   }[]
-  t.same(statuses.map((c) => c.status).sort(), ['closed', 'open', 'queued'])
+  t.same(
+    newestFirst.map((c) => [c.conversationId, c.status]),
+    [
+      [c3, 'queued'],
+      [c2, 'open'],
+      [c1, 'closed'],
+    ],
+    'newest first, each with its status',
+  )
 })
 
 t.test('pages a conversation’s history with afterSeq and limit', async (t) => {
@@ -132,6 +147,33 @@ t.test('pages a conversation’s history with afterSeq and limit', async (t) => 
   t.same(await page(`?afterSeq=${seqs.length}`), [], 'nothing after the last seq')
 })
 
+t.test('returns 100 history entries when no limit is given', async (t) => {
+  const server = await startTestServer({ env: { PARLEY_RATE_LIMIT: '10000/s' } })
+  t.teardown(() => server.close())
+  const userId = uniqueId('user')
+  const user = await connect(t, server, 'user', userId)
+  const conversationId = await firstMessage(user, 'm0')
+  await user.next(notice('queued', conversationId))
+  for (let i = 1; i < 150; i++) {
+    user.send({ type: 'send', clientMsgId: `m${i}`, content: text(`m${i}`) })
+  }
+  await user.next((f) => f.type === 'sent' && f.clientMsgId === 'm149', 10_000)
+  const token = server.token('user', userId)
+  const page = async (query: string) =>
+    (await get(server, `/v1/conversations/${conversationId}/messages${query}`, token)).body
+      .messages as Entry[]
+
+  const first = await page('')
+  t.same(
+    first.map((m) => m.seq),
+    Array.from({ length: 100 }, (_, i) => i + 1),
+    'the first 100 entries',
+  )
+  const all = await page('?limit=500')
+  t.equal(all.length, 151, 'a bigger limit gives everything: 150 messages and the queued notice')
+  t.same(all.slice(0, 100), first)
+})
+
 t.test('answers 400 bad_request for query or path parameters that do not fit', async (t) => {
   const server = await givenServer(t)
   const userId = uniqueId('user')
@@ -160,28 +202,35 @@ t.test('answers 400 bad_request for query or path parameters that do not fit', a
   t.equal((await get(server, `${history}?afterSeq=0&limit=500`, token)).status, 200, 'limits fit')
 })
 
-t.test('takes a conversation id of up to 128 characters and refuses a longer one as bad_request', async (t) => {
-  const server = await givenServer(t)
-  const admin = server.token('admin', uniqueId('admin'))
+t.test(
+  'takes a conversation id of up to 128 characters and refuses a longer one as bad_request',
+  async (t) => {
+    const server = await givenServer(t)
+    const admin = server.token('admin', uniqueId('admin'))
 
-  for (const length of [100, 101, 128]) {
-    for (const suffix of ['', '/messages']) {
-      const res = await get(server, `/v1/conversations/${'x'.repeat(length)}${suffix}`, admin)
-      t.equal(res.status, 404, `a ${length}-character id is looked up${suffix && ' for messages'}`)
-      t.equal(res.body.code, 'not_found')
+    for (const length of [100, 101, 128]) {
+      for (const suffix of ['', '/messages']) {
+        const res = await get(server, `/v1/conversations/${'x'.repeat(length)}${suffix}`, admin)
+        t.equal(
+          res.status,
+          404,
+          `a ${length}-character id is looked up${suffix && ' for messages'}`,
+        )
+        t.equal(res.body.code, 'not_found')
+      }
     }
-  }
-  const refused = [
-    `/v1/conversations/${'x'.repeat(129)}`,
-    `/v1/conversations/${'x'.repeat(129)}/messages`,
-    '/v1/conversations/%ff',
-  ]
-  for (const path of refused) {
-    const res = await get(server, path, admin)
-    t.equal(res.status, 400, `${path.slice(0, 40)}…`)
-    t.equal(res.body.code, 'bad_request', 'in the documented error shape')
-  }
-})
+    const refused = [
+      `/v1/conversations/${'x'.repeat(129)}`,
+      `/v1/conversations/${'x'.repeat(129)}/messages`,
+      '/v1/conversations/%ff',
+    ]
+    for (const path of refused) {
+      const res = await get(server, path, admin)
+      t.equal(res.status, 400, `${path.slice(0, 40)}…`)
+      t.equal(res.body.code, 'bad_request', 'in the documented error shape')
+    }
+  },
+)
 
 t.test('answers an unknown route with 404 in the {code, message} error shape', async (t) => {
   const server = await givenServer(t)

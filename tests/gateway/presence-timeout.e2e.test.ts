@@ -125,7 +125,14 @@ t.test('closes a silent socket with 4000 within a tick after the offline thresho
   const server = await givenServer(t)
   const id = uniqueId('user')
   const peer = await Peer.connect(t, server, 'user', id)
-  await waitUntil(() => peer.client.frames.length >= 3, 'a few heartbeats answered')
+  await waitUntil(
+    () => peer.client.frames.length >= 3 || peer.client.closed !== null,
+    'a few heartbeats answered',
+  )
+  if (peer.client.closed) {
+    const log = await presenceLog(server, 'user', id)
+    t.fail(`closed while beating: ${JSON.stringify(peer.client.closed)} ${JSON.stringify(log)}`)
+  }
 
   const last = await peer.lastBeat()
   const closed = await peer.client.waitClosed(OFFLINE + TICK + 2_000)
@@ -196,6 +203,10 @@ t.test('a quick reconnect is not undone by the old socket', async (t) => {
     t.equal(closed.code, 4000, 'the old socket times out')
     t.ok((user.closedAt ?? 0) - last.sentAt >= OFFLINE)
 
+    await waitUntil(
+      async () => (await presenceOf(server, 'user', userId)).connections === 1,
+      'the old connection is recorded as closed',
+    )
     t.match(await presenceOf(server, 'user', userId), { status: 'online', connections: 1 })
     // Past the leave threshold of the old socket's last beat: still nothing happens.
     await waitUntil(() => Date.now() >= last.answeredAt + LEAVE + 4 * TICK, 'the old leave time passes', LEAVE + 2_000)

@@ -104,28 +104,31 @@ t.test('gives each new conversation to the least-loaded online agent', async (t)
   t.same(new Set(assignedTo), new Set([a1.id, a2.id]))
 })
 
-t.test('queues a conversation when no agent has a free seat and tells the user its place', async (t) => {
-  const server = await givenServer(t)
-  const agent = await givenAgent(t, server, 1)
+t.test(
+  'queues a conversation when no agent has a free seat and tells the user its place',
+  async (t) => {
+    const server = await givenServer(t)
+    const agent = await givenAgent(t, server, 1)
 
-  const u1 = await givenUser(t, server)
-  const c1 = await firstMessage(u1)
-  await u1.client.next(notice('assigned', c1))
-  const u2 = await givenUser(t, server)
-  const c2 = await firstMessage(u2)
-  const queued2 = await u2.client.next(notice('queued', c2))
-  const u3 = await givenUser(t, server)
-  const c3 = await firstMessage(u3)
-  const queued3 = await u3.client.next(notice('queued', c3))
+    const u1 = await givenUser(t, server)
+    const c1 = await firstMessage(u1)
+    await u1.client.next(notice('assigned', c1))
+    const u2 = await givenUser(t, server)
+    const c2 = await firstMessage(u2)
+    const queued2 = await u2.client.next(notice('queued', c2))
+    const u3 = await givenUser(t, server)
+    const c3 = await firstMessage(u3)
+    const queued3 = await u3.client.next(notice('queued', c3))
 
-  t.equal(queued2.position, 1, 'the first waiting conversation is first in line')
-  t.equal(queued3.position, 2, 'the next one is behind it')
-  const byId = new Map((await conversationsAsAdmin(server)).map((c) => [c.conversationId, c]))
-  t.match(byId.get(c1), { status: 'open', agentId: agent.id })
-  t.match(byId.get(c2), { status: 'queued' })
-  t.match(byId.get(c3), { status: 'queued' })
-  t.notOk(byId.get(c2)?.agentId, 'a queued conversation has no agent')
-})
+    t.equal(queued2.position, 1, 'the first waiting conversation is first in line')
+    t.equal(queued3.position, 2, 'the next one is behind it')
+    const byId = new Map((await conversationsAsAdmin(server)).map((c) => [c.conversationId, c]))
+    t.match(byId.get(c1), { status: 'open', agentId: agent.id })
+    t.match(byId.get(c2), { status: 'queued' })
+    t.match(byId.get(c3), { status: 'queued' })
+    t.notOk(byId.get(c2)?.agentId, 'a queued conversation has no agent')
+  },
+)
 
 t.test('stores messages sent while queued and pushes them to the agent in seq order', async (t) => {
   const server = await givenServer(t)
@@ -165,7 +168,11 @@ t.test('stores messages sent while queued and pushes them to the agent in seq or
     [...seqs].sort((a, b) => a - b),
     'in seq order',
   )
-  t.same(seqs.slice(1), sent.map((f) => Number(f.seq)), 'with the seqs the user was given')
+  t.same(
+    seqs.slice(1),
+    sent.map((f) => Number(f.seq)),
+    'with the seqs the user was given',
+  )
   t.ok(
     pushed.every((f) => f.conversationId === conversationId),
     'all from the assigned conversation',
@@ -280,7 +287,9 @@ t.test('gives no new conversation to an agent without a connection', async (t) =
   const user = await givenUser(t, server)
   const conversationId = await firstMessage(user)
   await user.client.next(notice('queued', conversationId))
-  const waiting = (await conversationsAsAdmin(server)).find((c) => c.conversationId === conversationId)
+  const waiting = (await conversationsAsAdmin(server)).find(
+    (c) => c.conversationId === conversationId,
+  )
   t.match(waiting, { status: 'queued' }, 'the offline agent does not get it')
   t.notOk(waiting?.agentId)
 
@@ -335,25 +344,32 @@ async function deskLog(server: Server, agentId: string): Promise<string[]> {
   })
 }
 
-t.test('gives a freed seat to the earliest waiting conversation, not to one arriving meanwhile', async (t) => {
-  const server = await givenServer(t)
-  const agent = await givenAgent(t, server, 1)
-  const u1 = await givenUser(t, server)
-  const c1 = await firstMessage(u1)
-  await agent.client.next(notice('assigned', c1))
-  const u2 = await givenUser(t, server)
-  const c2 = await firstMessage(u2)
-  await u2.client.next(notice('queued', c2))
-  const newcomer = await givenUser(t, server)
+t.test(
+  'gives a freed seat to the earliest waiting conversation, not to one arriving meanwhile',
+  async (t) => {
+    const server = await givenServer(t)
+    const agent = await givenAgent(t, server, 1)
+    const u1 = await givenUser(t, server)
+    const c1 = await firstMessage(u1)
+    await agent.client.next(notice('assigned', c1))
+    const u2 = await givenUser(t, server)
+    const c2 = await firstMessage(u2)
+    await u2.client.next(notice('queued', c2))
+    const newcomer = await givenUser(t, server)
 
-  agent.client.send({ type: 'close', conversationId: c1 })
-  const c3 = await firstMessage(newcomer)
+    agent.client.send({ type: 'close', conversationId: c1 })
+    const c3 = await firstMessage(newcomer)
 
-  const assigned = await u2.client.next(notice('assigned', c2))
-  t.equal(assigned.agentId, agent.id, 'the one who waited gets the seat')
-  await newcomer.client.next(notice('queued', c3))
-  t.same(await deskLog(server, agent.id), [`+${c1}`, `-${c1}`, `+${c2}`], 'the newcomer never held it')
-})
+    const assigned = await u2.client.next(notice('assigned', c2))
+    t.equal(assigned.agentId, agent.id, 'the one who waited gets the seat')
+    await newcomer.client.next(notice('queued', c3))
+    t.same(
+      await deskLog(server, agent.id),
+      [`+${c1}`, `-${c1}`, `+${c2}`],
+      'the newcomer never held it',
+    )
+  },
+)
 
 t.test('keeps giving conversations to an agent who closes one of two sockets', async (t) => {
   const server = await givenServer(t)

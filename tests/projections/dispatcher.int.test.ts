@@ -89,33 +89,63 @@ t.test('a seat freed by a close goes to the earliest queued conversation', async
   t.same([...(await node.desks.read('a1')).conversations], [second])
 })
 
+// The repair at start: a seat taken on the agent's stream (appended directly, as a crash between
+// taking the seat and assigning leaves it) with no assignment after it.
+
 t.test('at start, assigns a conversation whose seat was taken but never assigned', async (t) => {
-  // Given a waiting conversation and a seat held for it, as a crash between the steps leaves it
+  // Given a waiting conversation, and a seat held for it by a1, whose only seat that is
   const world = givenDispatchWorld(t)
-  const before = await startDispatchNode(t, world, { online: [] })
+  const before = await startDispatchNode(t, world)
   const conversationId = await openConversation(world, before, 'u1')
   await before.dispatcher.stop()
   await givenSeatTakenOnly(world, 'a1', conversationId)
 
-  // When a dispatcher starts (with a1 offline, so only the repair can assign it)
-  const node = await startDispatchNode(t, world, { online: [] })
+  // When a dispatcher starts with a1 online (a1 looks full, so only the repair can assign it)
+  const node = await startDispatchNode(t, world, { online: ['a1'], defaultSeats: 1 })
 
-  // Then the assignment is finished, on the seat already held
+  // Then the assignment is finished on the seat already held, and nothing else is booked
   t.equal(await assignedAgentOf(world, node, conversationId), 'a1')
   t.same([...(await node.desks.read('a1')).conversations], [conversationId])
+  t.equal((await recorded(world.events, 'SeatTaken')).length, 1, 'no second seat taken')
   t.same(await recorded(world.events, 'SeatReleased'), [], 'the seat is kept')
 })
+
+t.test(
+  'at start, gives back a seat an offline agent holds for a waiting conversation',
+  async (t) => {
+    // Given a seat held by a1 for a waiting conversation, and a1 not online
+    const world = givenDispatchWorld(t)
+    const before = await startDispatchNode(t, world)
+    const conversationId = await openConversation(world, before, 'u1')
+    await before.dispatcher.stop()
+    await givenSeatTakenOnly(world, 'a1', conversationId)
+
+    // When a dispatcher starts that sees nobody online
+    const node = await startDispatchNode(t, world)
+
+    // Then the seat is released and the conversation keeps waiting, unassigned
+    await world.clock.until('the seat released', async () => {
+      return (await node.desks.read('a1')).conversations.size === 0
+    })
+    t.same(
+      (await recorded(world.events, 'SeatReleased')).map((r) => r.conversationId),
+      [conversationId],
+    )
+    t.same(await stateOf(node, conversationId), { status: 'queued', agentId: null })
+    t.same(await recorded(world.events, 'ConversationAssigned'), [])
+  },
+)
 
 t.test('at start, releases a seat taken for a conversation that closed unassigned', async (t) => {
   // Given a seat held for a conversation the user left before it was assigned
   const world = givenDispatchWorld(t)
-  const before = await startDispatchNode(t, world, { online: [] })
+  const before = await startDispatchNode(t, world)
   const conversationId = await openConversation(world, before, 'u1')
   await before.dispatcher.stop()
   await givenSeatTakenOnly(world, 'a1', conversationId)
   await before.conversations.close(null, conversationId, 'user_left')
 
-  // When a dispatcher starts
+  // When a dispatcher starts with a1 online
   const node = await startDispatchNode(t, world, { online: ['a1'] })
 
   // Then the seat is given back and the conversation stays closed, unassigned
@@ -123,8 +153,8 @@ t.test('at start, releases a seat taken for a conversation that closed unassigne
     return (await node.desks.read('a1')).conversations.size === 0
   })
   t.same(
-    (await recorded(world.events, 'SeatReleased')).map((r) => [r.conversationId, r.reason]),
-    [[conversationId, 'conversation_closed']],
+    (await recorded(world.events, 'SeatReleased')).map((r) => r.conversationId),
+    [conversationId],
   )
   t.same(await stateOf(node, conversationId), { status: 'closed', agentId: null })
   t.same(await recorded(world.events, 'ConversationAssigned'), [])
