@@ -236,7 +236,11 @@ t.test('Sweep', async (t) => {
     'times out every silent connection before going offline',
     given([...connectedA, openedOn('b', T0 + 1_000), beaten('a', T0 + 2_000)])
       .when(sweep(T0 + 40_000))
-      .then([timedOut('a', T0 + 40_000), timedOut('b', T0 + 40_000), offline(T0 + 2_000, T0 + 40_000)]),
+      .then([
+        timedOut('a', T0 + 40_000),
+        timedOut('b', T0 + 40_000),
+        offline(T0 + 2_000, T0 + 40_000),
+      ]),
   )
 
   t.test(
@@ -313,10 +317,20 @@ t.test('state', async (t) => {
   })
 
   t.test('tracks each open connection with its own last beat', async (t) => {
-    const state = fold_([...connectedA, openedOn('b', T0 + 3), beaten('a', T0 + 7), closedOn('b', T0 + 9)])
+    const state = fold_([
+      ...connectedA,
+      openedOn('b', T0 + 3),
+      beaten('a', T0 + 7),
+      closedOn('b', T0 + 9),
+    ])
     t.same([...state.connections], [['a', T0 + 7]])
     t.equal(state.status, 'online')
     t.equal(state.lastHeartbeatAt, T0 + 7, 'a closed connection keeps its beats in lastHeartbeatAt')
+  })
+
+  t.test('ignores an event type written by a newer version', async (t) => {
+    const unknown = { type: 'PresenceNoted', data: { who, at: T0 + 1 } } as unknown as PresenceEvent
+    t.same(fold_([...connectedA, unknown]), fold_(connectedA))
   })
 
   t.test('starts with no status and no connection', async (t) => {

@@ -25,7 +25,7 @@ async function connect(
   return client
 }
 
-/** A user's first message, which opens (or reuses) their conversation. */
+/** A text message; without a conversationId a user's goes to their current conversation. */
 async function send(client: TestClient, body: string, conversationId?: string): Promise<Frame> {
   const clientMsgId = uniqueId('c')
   return client.sendMessage({

@@ -41,7 +41,13 @@ class Peer {
     client.socket.once('close', () => (this.closedAt = Date.now()))
   }
 
-  static async connect(t: Test, server: TestServer, role: 'user' | 'agent', id: string, seats?: number) {
+  static async connect(
+    t: Test,
+    server: TestServer,
+    role: 'user' | 'agent',
+    id: string,
+    seats?: number,
+  ) {
     const peer = new Peer(await TestClient.connect(server.wsUrl, server.token(role, id, seats)))
     t.teardown(() => {
       peer.stopBeating()
@@ -88,7 +94,9 @@ class Peer {
 
 async function getJson(server: TestServer, path: string) {
   const token = server.token('admin', 'root')
-  const res = await fetch(`${server.httpUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })
+  const res = await fetch(`${server.httpUrl}${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+  })
   return (await res.json()) as Record<string, unknown>
 }
 
@@ -107,18 +115,16 @@ const notice = (event: string, conversationId: string) => (f: Frame) =>
   f.type === 'system' && f.event === event && f.conversationId === conversationId
 
 /** Waits until the wall clock reaches `at`: a deadline the scenario itself sets. */
-const reach = (at: number, what: string) => waitUntil(() => Date.now() >= at, what, Math.max(0, at - Date.now()) + 2_000)
+const reach = (at: number, what: string) =>
+  waitUntil(() => Date.now() >= at, what, Math.max(0, at - Date.now()) + 2_000)
 
 async function givenAgent(t: Test, server: TestServer, seats: number, id = uniqueId('agent')) {
   const agent = await Peer.connect(t, server, 'agent', id, seats)
   agent.client.autoAck()
-  await waitUntil(
-    async () => {
-      const desk = await getJson(server, `/v1/agents/${id}`)
-      return desk.seats === seats && desk.status === 'online'
-    },
-    `agent ${id} online with ${seats} seats`,
-  )
+  await waitUntil(async () => {
+    const desk = await getJson(server, `/v1/agents/${id}`)
+    return desk.seats === seats && desk.status === 'online'
+  }, `agent ${id} online with ${seats} seats`)
   return { id, agent }
 }
 
@@ -145,10 +151,17 @@ t.test('a silent customer frees the only seat at the leave threshold, not before
   const closed = await first.user.client.waitClosed(OFFLINE + TICK + 2_000)
   t.equal(closed.code, 4000)
   t.match(await conversation(server, first.conversationId), { status: 'open', agentId })
-  t.match(await conversation(server, second.conversationId), { status: 'queued' }, 'still waiting at offline')
+  t.match(
+    await conversation(server, second.conversationId),
+    { status: 'queued' },
+    'still waiting at offline',
+  )
 
   // At the leave threshold the seat passes to the second customer.
-  const assigned = await second.user.client.next(notice('assigned', second.conversationId), LEAVE + 2_000)
+  const assigned = await second.user.client.next(
+    notice('assigned', second.conversationId),
+    LEAVE + 2_000,
+  )
   const after = second.user.arrivalOf(assigned) - last.sentAt
   t.ok(after >= LEAVE, `assigned only after the leave threshold (${after} ms after the last beat)`)
   t.ok(
@@ -160,16 +173,23 @@ t.test('a silent customer frees the only seat at the leave threshold, not before
   const closedFrame = await agent.client.next(notice('closed', first.conversationId))
   t.equal(closedFrame.reason, 'user_left', 'the agent is told the customer left')
   const messages = [
-    await agent.client.next((f) => f.type === 'message' && f.conversationId === second.conversationId),
-    await agent.client.next((f) => f.type === 'message' && f.conversationId === second.conversationId),
+    await agent.client.next(
+      (f) => f.type === 'message' && f.conversationId === second.conversationId,
+    ),
+    await agent.client.next(
+      (f) => f.type === 'message' && f.conversationId === second.conversationId,
+    ),
   ]
   t.same(
     messages.map((f) => (f.content as { text: string }).text),
     ['second, one', 'second, two'],
-    'the agent gets the waiting customer\'s messages in order',
+    "the agent gets the waiting customer's messages in order",
   )
   t.ok(Number(messages[0].seq) < Number(messages[1].seq))
-  t.match(await conversation(server, first.conversationId), { status: 'closed', closeReason: 'user_left' })
+  t.match(await conversation(server, first.conversationId), {
+    status: 'closed',
+    closeReason: 'user_left',
+  })
 })
 
 t.test('reconnecting at 90 % of the leave window cancels the leave', async (t) => {
@@ -180,7 +200,11 @@ t.test('reconnecting at 90 % of the leave window cancels the leave', async (t) =
 
   // The user gets an answer but never acknowledges it, then goes silent.
   user.client.stopAutoAck()
-  const answer = await agent.client.sendMessage({ clientMsgId: uniqueId('a'), conversationId, content: text('hi!') })
+  const answer = await agent.client.sendMessage({
+    clientMsgId: uniqueId('a'),
+    conversationId,
+    content: text('hi!'),
+  })
   await user.client.next((f) => f.type === 'message' && f.messageId === answer.messageId)
   const last = await user.lastBeat()
   await user.client.waitClosed(OFFLINE + TICK + 2_000)
@@ -204,7 +228,10 @@ t.test('reconnecting at 90 % of the leave window cancels the leave', async (t) =
 
   await reach(last.answeredAt + LEAVE + 4 * TICK + SLACK, 'the old leave time has passed')
   t.match(await conversation(server, conversationId), { status: 'open', agentId })
-  t.match(await getJson(server, `/v1/presence/user/${userId}`), { status: 'online', connections: 1 })
+  t.match(await getJson(server, `/v1/presence/user/${userId}`), {
+    status: 'online',
+    connections: 1,
+  })
   const history = (await logOf(server.dataDir, `presence-user-${userId}`)).map((e) => e.type)
   t.notOk(history.includes('PersonLeft'), 'no departure recorded')
   t.notOk(agent.client.frames.some(notice('closed', conversationId)), 'the agent saw no close')
@@ -230,9 +257,13 @@ t.test('a restart between offline and left still ends the session on time', asyn
 
   // The server restarts on the same files while the user is offline.
   firstClosed = true
+  const downAt = Date.now()
   await first.close()
   const second = await givenServer(t, dataDir)
-  t.ok(Date.now() - last.answeredAt < LEAVE - 200, 'the restart took less than the leave window')
+  // Silence during the outage is not counted (the monitor adds the outage to the window), so
+  // the close may come up to the length of the restart later than the threshold.
+  const restartMs = Date.now() - downAt
+  t.ok(Date.now() - last.answeredAt < LEAVE - 200, `the restart took ${restartMs} ms`)
   const { agent } = await givenAgent(t, second, 3, agentId)
 
   const closedFrame = await agent.client.next(notice('closed', conversationId), LEAVE + 2_000)
@@ -242,7 +273,17 @@ t.test('a restart between offline and left still ends the session on time', asyn
   )
   const at = (closedEvent?.data as { at: number }).at
   t.ok(at - last.sentAt >= LEAVE, `not before the leave threshold (${at - last.sentAt} ms)`)
-  t.ok(at - last.answeredAt <= LEAVE + TICK + SLACK, `on time (${at - last.answeredAt} ms)`)
-  t.match(await conversation(second, conversationId), { status: 'closed', closeReason: 'user_left' })
-  t.match(await getJson(second, `/v1/agents/${agentId}`), { openConversations: 0 }, 'the seat is free')
+  t.ok(
+    at - last.answeredAt <= LEAVE + restartMs + TICK + SLACK,
+    `on time (${at - last.answeredAt} ms, restart ${restartMs} ms)`,
+  )
+  t.match(await conversation(second, conversationId), {
+    status: 'closed',
+    closeReason: 'user_left',
+  })
+  t.match(
+    await getJson(second, `/v1/agents/${agentId}`),
+    { openConversations: 0 },
+    'the seat is free',
+  )
 })

@@ -41,7 +41,13 @@ class Peer {
     client.socket.once('close', () => (this.closedAt = Date.now()))
   }
 
-  static async connect(t: Test, server: TestServer, role: 'user' | 'agent', id: string, seats?: number) {
+  static async connect(
+    t: Test,
+    server: TestServer,
+    role: 'user' | 'agent',
+    id: string,
+    seats?: number,
+  ) {
     const peer = new Peer(await TestClient.connect(server.wsUrl, server.token(role, id, seats)))
     t.teardown(() => {
       peer.stopBeating()
@@ -86,7 +92,9 @@ class Peer {
 
 async function getJson(server: TestServer, path: string, as: [string, string] = ['admin', 'root']) {
   const token = server.token(as[0] as 'admin', as[1])
-  const res = await fetch(`${server.httpUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })
+  const res = await fetch(`${server.httpUrl}${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+  })
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
 
@@ -104,7 +112,9 @@ async function presenceLog(server: TestServer, role: string, id: string) {
 }
 
 const notice = (event: string, conversationId?: string) => (f: Frame) =>
-  f.type === 'system' && f.event === event && (conversationId === undefined || f.conversationId === conversationId)
+  f.type === 'system' &&
+  f.event === event &&
+  (conversationId === undefined || f.conversationId === conversationId)
 
 /** An agent and a user, both beating, with the user's conversation assigned to the agent. */
 async function givenConversation(t: Test, server: TestServer) {
@@ -187,7 +197,7 @@ t.test('never closes a client that beats every third of the threshold', async (t
     'no time-out, no offline',
   )
   const recorded = history.filter((e) => e.type === 'HeartbeatRecorded')
-  t.ok(recorded.length >= 4 * OFFLINE / BEAT - 3, `heartbeats are recorded (${recorded.length})`)
+  t.ok(recorded.length >= (4 * OFFLINE) / BEAT - 3, `heartbeats are recorded (${recorded.length})`)
   t.match(recorded[0].data, { who: { role: 'user', id }, connectionId: String })
 })
 
@@ -209,7 +219,11 @@ t.test('a quick reconnect is not undone by the old socket', async (t) => {
     )
     t.match(await presenceOf(server, 'user', userId), { status: 'online', connections: 1 })
     // Past the leave threshold of the old socket's last beat: still nothing happens.
-    await waitUntil(() => Date.now() >= last.answeredAt + LEAVE + 4 * TICK, 'the old leave time passes', LEAVE + 2_000)
+    await waitUntil(
+      () => Date.now() >= last.answeredAt + LEAVE + 4 * TICK,
+      'the old leave time passes',
+      LEAVE + 2_000,
+    )
     t.equal(fresh.client.closed, null, 'the new socket lives')
     t.match(await presenceOf(server, 'user', userId), { status: 'online', connections: 1 })
     const history = (await presenceLog(server, 'user', userId)).map((e) => e.type)
@@ -241,22 +255,25 @@ t.test('a quick reconnect is not undone by the old socket', async (t) => {
   })
 })
 
-t.test('a frozen client that cannot answer the close still goes offline, then leaves', async (t) => {
-  const server = await givenServer(t)
-  const { user, userId, conversationId, agent } = await givenConversation(t, server)
+t.test(
+  'a frozen client that cannot answer the close still goes offline, then leaves',
+  async (t) => {
+    const server = await givenServer(t)
+    const { user, userId, conversationId, agent } = await givenConversation(t, server)
 
-  // The client stops reading altogether: the close handshake cannot finish.
-  const last = await user.lastBeat()
-  user.client.socket.pause()
-  await waitUntil(
-    async () => (await presenceOf(server, 'user', userId)).status === 'offline',
-    'the frozen user is offline',
-    OFFLINE + TICK + 2_000,
-  )
-  t.ok(Date.now() - last.sentAt >= OFFLINE, 'not before the threshold')
+    // The client stops reading altogether: the close handshake cannot finish.
+    const last = await user.lastBeat()
+    user.client.socket.pause()
+    await waitUntil(
+      async () => (await presenceOf(server, 'user', userId)).status === 'offline',
+      'the frozen user is offline',
+      OFFLINE + TICK + 2_000,
+    )
+    t.ok(Date.now() - last.sentAt >= OFFLINE, 'not before the threshold')
 
-  const closedFrame = await agent.client.next(notice('closed', conversationId), LEAVE + 2_000)
-  t.equal(closedFrame.reason, 'user_left', 'the conversation ends when the user has left')
-  const at = agent.client.receivedAt[agent.client.frames.indexOf(closedFrame)]
-  t.ok(at - last.sentAt >= LEAVE, `not before the leave threshold (${at - last.sentAt} ms)`)
-})
+    const closedFrame = await agent.client.next(notice('closed', conversationId), LEAVE + 2_000)
+    t.equal(closedFrame.reason, 'user_left', 'the conversation ends when the user has left')
+    const at = agent.client.receivedAt[agent.client.frames.indexOf(closedFrame)]
+    t.ok(at - last.sentAt >= LEAVE, `not before the leave threshold (${at - last.sentAt} ms)`)
+  },
+)

@@ -136,17 +136,11 @@ t.test(
   },
 )
 
-// BUG (src/projections/delivery/delivery-manager.ts, onEvent/firstPush): replaying a MessageSent
-// from before the restart finds its row at pushes 0 and starts a first push; the queued push then
-// sends the frame it captured without looking at the row again (the rest of the replay has set
-// pushes to 2 by then), and its 'first' record is refused. So the user gets an unrecorded push
-// at 12 s. See the report; the todo comes off with the fix.
-const REPLAY_BUG =
-  'BUG: a replayed MessageSent is pushed again, unrecorded, when the manager starts'
+// A replayed MessageSent from before the restart finds its row at pushes 0; the manager must not
+// push it again unrecorded, but wait for the due time the rest of the replay restores.
 
 t.test(
   'after a restart on a view never built, replays the log and re-pushes at the due time',
-  { todo: REPLAY_BUG },
   async (t) => {
     // Given a manager stopped mid-backoff, and no view at all
     const given = await givenStoppedMidBackoff(t, 'never built')
@@ -163,7 +157,6 @@ t.test(
 
 t.test(
   'after a restart on a view never built, a replay in small pages re-pushes at the due time',
-  { todo: REPLAY_BUG },
   async (t) => {
     // Given a manager stopped mid-backoff, no view, and a log read back two events a page
     const given = await givenStoppedMidBackoff(t, 'never built', 2)
@@ -178,7 +171,6 @@ t.test(
 
 t.test(
   'a restart whose view lags behind an acknowledged message does not push it again',
-  { todo: REPLAY_BUG },
   async (t) => {
     // Given a view built up to the conversation's assignment, then stopped
     const world = await givenDeliveryWorld(t)

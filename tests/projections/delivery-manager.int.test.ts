@@ -283,7 +283,6 @@ t.test(
 // a due time in the past until some other event of the conversation happens to re-arm it.
 t.test(
   'gives up once on a message whose recipient went away after the last push',
-  { todo: 'BUG: PushAbandoned is never recorded without a connection; see the report' },
   async (t) => {
     // Given a message pushed five times, the last at 25 s, to a user who then disconnects
     const world = await givenDeliveryWorld(t)

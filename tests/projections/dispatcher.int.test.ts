@@ -166,7 +166,6 @@ t.test('at start, releases a seat taken for a conversation that closed unassigne
 // reads, and nothing triggers again: it waits for the next sweep (5 s by default).
 t.test(
   'a conversation opened while a pass is pending is dispatched without waiting for a sweep',
-  { todo: 'BUG: coalesced kicks wait for the first position only; see the report' },
   async (t) => {
     // Given no agent online, and a conversations view that commits one event at a time and is
     // slow to commit the second of the next two

@@ -94,7 +94,8 @@ export async function fetchMessages(
   options: { afterSeq?: number; limit?: number } = {},
 ): Promise<HistoryEntry[]> {
   const { afterSeq = 0, limit = 500 } = options
-  const url = `${server.httpUrl}/v1/conversations/${conversationId}/messages?afterSeq=${afterSeq}&limit=${limit}`
+  const query = `afterSeq=${afterSeq}&limit=${limit}`
+  const url = `${server.httpUrl}/v1/conversations/${conversationId}/messages?${query}`
   const response = await fetch(url, {
     headers: { authorization: `Bearer ${server.token(who.role, who.id)}` },
   })

@@ -1,5 +1,9 @@
 import Ajv, { type ValidateFunction } from 'ajv'
-import { clientFrameSchemas, type ClientFrame } from '../../domain/protocol/frames'
+import {
+  clientFrameSchemas,
+  MAX_CLIENT_MSG_ID_LENGTH,
+  type ClientFrame,
+} from '../../domain/protocol/frames'
 import { DomainError, ErrorCode } from '../../domain/shared/errors'
 
 const ajv = new Ajv({ allErrors: false, strict: true })
@@ -41,10 +45,9 @@ export function parseClientFrame(text: string): ClientFrame {
 /** The clientMsgId of a frame that failed, when it had a usable one, to echo in the error. */
 export function clientMsgIdOf(text: string): string | undefined {
   try {
-    const v = JSON.parse(text) as { clientMsgId?: unknown }
-    return typeof v?.clientMsgId === 'string' && v.clientMsgId.length <= 128
-      ? v.clientMsgId
-      : undefined
+    const id = (JSON.parse(text) as { clientMsgId?: unknown } | null)?.clientMsgId
+    // Counted in code points, as the frame schema counts it.
+    return typeof id === 'string' && [...id].length <= MAX_CLIENT_MSG_ID_LENGTH ? id : undefined
   } catch {
     return undefined
   }

@@ -51,6 +51,7 @@ export class DeliveryManager {
   private readonly log: Logger
   private subscription: Subscription | null = null
   private position = 0n
+  private replayedUpTo = 0n
 
   constructor(private readonly deps: DeliveryManagerDeps) {
     this.frames = new FrameCache(deps.events)
@@ -68,6 +69,8 @@ export class DeliveryManager {
       }
     }
 
+    // Events up to here were handled before the restart: replaying them must not push again.
+    this.replayedUpTo = await this.deps.events.headPosition()
     this.subscription = followLog(
       this.deps.events,
       { after: checkpoint, categories: [StreamCategory.Conversation] },
@@ -114,7 +117,10 @@ export class DeliveryManager {
 
   /** Pending rows this node knows of for one person (for tests and the admin API). */
   pendingFor(who: Participant): PendingRow[] {
-    return this.mirror.rowsFor(participantKey(who)).map(([, row]) => row)
+    return this.mirror.rowsFor(participantKey(who)).map(([, row]) => {
+      const { [POSITION_FIELD]: _stamp, ...rest } = row as PendingRow & Record<string, unknown>
+      return rest as unknown as PendingRow
+    })
   }
 
   private onEvent(recorded: RecordedEvent): void {
@@ -125,8 +131,8 @@ export class DeliveryManager {
 
     const conversationId = (event.data as { conversationId: string }).conversationId
     for (const [key, row] of this.mirror.rowsOfConversation(conversationId)) {
-      if (row.pushes === 0 && !row.abandoned) this.firstPush(key, row)
-      else this.schedule(key, row)
+      if (row.pushes > 0 || row.abandoned) this.schedule(key, row)
+      else if (recorded.position > this.replayedUpTo) this.firstPush(key, row)
     }
     if (event.type === 'MessageAcknowledged' || event.type === 'PushAbandoned') {
       const { messageId, recipient } = event.data
@@ -165,6 +171,9 @@ export class DeliveryManager {
       this.guard({ key }, async () => {
         try {
           const frame = await this.frames.get(row.conversationId, row.messageId)
+          // The row may have been pushed, acknowledged or given up on while this waited.
+          const current = this.mirror.row(key)
+          if (!current || current.pushes > 0 || current.abandoned) return
           if (frame) this.sendToAll(row.recipient, frame)
           await this.deps.commands.recordPush(
             row.conversationId,
@@ -202,17 +211,18 @@ export class DeliveryManager {
   private async due(key: string): Promise<void> {
     const row = this.mirror.row(key)
     if (!row || row.abandoned) return
-    // With no connection here there is no one to push to; a reconnect catches the person up.
-    if (this.deps.channels.channelsOf(row.recipient).length === 0) return
 
     const { commands, policy } = this.deps
     const ok = await this.guard({ key }, async () => {
+      // Giving up needs no connection: it is only recorded.
       if (row.pushes >= policy.maxAttempts) {
         const gaveUp = await commands.abandonPush(row.conversationId, row.messageId, row.recipient)
         if (gaveUp)
           this.log.info({ messageId: row.messageId, attempts: row.pushes }, 'push abandoned')
         return
       }
+      // With no connection here there is no one to push to; a reconnect catches the person up.
+      if (this.deps.channels.channelsOf(row.recipient).length === 0) return
       const frame = await this.frames.get(row.conversationId, row.messageId)
       const pushed = await commands.recordPush(
         row.conversationId,

@@ -54,6 +54,7 @@ export class Dispatcher {
   private sweepTimer: Subscription | null = null
   private running: Promise<void> = Promise.resolve()
   private pending = false
+  private waitFor: bigint | null = null
 
   constructor(private readonly deps: DispatcherDeps) {
     this.log = (deps.logger ?? silentLogger).child({ component: 'dispatcher' })
@@ -120,14 +121,29 @@ export class Dispatcher {
 
   /** Runs a pass soon, coalescing triggers that arrive while one is already waiting. */
   private kick(position: bigint | null, sweep: boolean): Promise<void> {
+    // A trigger folded into the pending pass still raises the position that pass waits for.
+    this.raiseWaitFor(position)
     if (this.pending && !sweep) return this.running
     this.pending = true
     return this.serial(async () => {
       this.pending = false
-      if (position !== null) await this.deps.waitForReadModels(position)
+      const target = this.waitFor
+      this.waitFor = null
+      if (target !== null) await this.deps.waitForReadModels(target)
       if (sweep) await this.repairSeats()
       await this.drainQueue()
     })
+  }
+
+  /**
+   * The next pass reads the read models only once they show everything up to here: the
+   * triggers it answers and the seats and assignments earlier passes wrote, so it never takes
+   * a second seat for a conversation it has just assigned.
+   */
+  private raiseWaitFor(position: bigint | null): void {
+    if (position !== null && (this.waitFor === null || position > this.waitFor)) {
+      this.waitFor = position
+    }
   }
 
   private serial(step: () => Promise<void>): Promise<void> {
@@ -163,7 +179,9 @@ export class Dispatcher {
       if (!assigned) {
         position += 1
         if (conversation.queuedAt === null) {
-          await this.deps.conversations.queue(conversationId, position)
+          this.raiseWaitFor(
+            (await this.deps.conversations.queue(conversationId, position)).position,
+          )
         }
       }
     }
@@ -178,7 +196,7 @@ export class Dispatcher {
     )
     for (const [agentId, slot] of candidates) {
       try {
-        await this.deps.desks.takeSeat(agentId, conversationId)
+        this.raiseWaitFor((await this.deps.desks.takeSeat(agentId, conversationId)).position)
       } catch (err) {
         if (!(err instanceof DomainError)) throw err
         free.delete(agentId)
@@ -195,7 +213,7 @@ export class Dispatcher {
   /** A seat is held for the conversation: assign it, or give the seat back if it cannot be. */
   private async ensureAssigned(agentId: string, conversationId: string): Promise<boolean> {
     try {
-      await this.deps.conversations.assign(conversationId, agentId)
+      this.raiseWaitFor((await this.deps.conversations.assign(conversationId, agentId)).position)
       return true
     } catch (err) {
       if (!(err instanceof DomainError)) throw err
@@ -205,7 +223,7 @@ export class Dispatcher {
   }
 
   private async release(agentId: string, conversationId: string, reason: string): Promise<void> {
-    await this.deps.desks.releaseSeat(agentId, conversationId, reason)
+    this.raiseWaitFor((await this.deps.desks.releaseSeat(agentId, conversationId, reason)).position)
   }
 
   /**

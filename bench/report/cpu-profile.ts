@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs'
+import { basename } from 'node:path'
+
+/** Functions listed per profile: 25. */
+export const TOP_FUNCTIONS = 25
+
+interface CpuProfile {
+  nodes: {
+    id: number
+    callFrame: { functionName: string; url: string; lineNumber: number }
+    children?: number[]
+  }[]
+  startTime: number
+  endTime: number
+  samples: number[]
+  timeDeltas: number[]
+}
+
+export interface SelfTime {
+  name: string
+  /** Self time in ms and as a share of the busy (non-idle) time. */
+  selfMs: number
+  busyShare: number
+}
+
+export interface ProfileSummary {
+  scenario: string
+  file: string
+  totalMs: number
+  idleMs: number
+  /** The functions with the most self time. */
+  functions: SelfTime[]
+  /** Self time by area: a src/ folder, an npm package, node internals, GC, native code. */
+  areas: SelfTime[]
+}
+
+/**
+ * Self time per function and per area of a V8 .cpuprofile (node --cpu-prof): each sample's
+ * time delta goes to the function on top of the stack at that sample.
+ */
+export function summarizeProfile(path: string, scenario: string): ProfileSummary {
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const functions = new Map<string, number>()
+  const areas = new Map<string, number>()
+  let idleMicros = 0
+
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id)
+    const micros = profile.timeDeltas[i] ?? 0
+    if (!node || micros <= 0) return
+    const { functionName, url, lineNumber } = node.callFrame
+    if (functionName === '(idle)') {
+      idleMicros += micros
+      return
+    }
+    const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : ''
+    const name = `${functionName || '(anonymous)'}${where ? ` ${where}` : ''}`
+    functions.set(name, (functions.get(name) ?? 0) + micros)
+    const area = areaOf(functionName, url)
+    areas.set(area, (areas.get(area) ?? 0) + micros)
+  })
+
+  const totalMicros = profile.endTime - profile.startTime
+  const busy = Math.max(1, totalMicros - idleMicros)
+  const ranked = (m: Map<string, number>, limit: number): SelfTime[] =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([name, micros]) => ({
+        name,
+        selfMs: Math.round(micros / 100) / 10,
+        busyShare: Math.round((micros / busy) * 1000) / 1000,
+      }))
+
+  return {
+    scenario,
+    file: basename(path),
+    totalMs: Math.round(totalMicros / 1000),
+    idleMs: Math.round(idleMicros / 1000),
+    functions: ranked(functions, TOP_FUNCTIONS),
+    areas: ranked(areas, 20),
+  }
+}
+
+/** A path short enough to read: from dist/src or node_modules on, or a node: module. */
+function shortUrl(url: string): string {
+  const src = url.indexOf('/dist/src/')
+  if (src !== -1) return url.slice(src + '/dist/'.length)
+  const bench = url.indexOf('/dist/bench/')
+  if (bench !== -1) return url.slice(bench + '/dist/'.length)
+  const modules = url.lastIndexOf('/node_modules/')
+  if (modules !== -1) return url.slice(modules + '/node_modules/'.length)
+  return url.replace(/^file:\/\//, '')
+}
+
+function areaOf(functionName: string, url: string): string {
+  if (functionName.startsWith('(') && !url) return functionName
+  if (!url) return '(native: sqlite, JSON, sockets)'
+  const short = shortUrl(url)
+  if (short.startsWith('node:')) return short.split('/')[0]
+  if (url.includes('/node_modules/')) {
+    const parts = short.split('/')
+    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]
+  }
+  const parts = short.split('/')
+  return parts.slice(0, Math.min(parts.length - 1, 3)).join('/') || short
+}
