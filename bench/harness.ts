@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { describeEnvironment } from './environment'
 import { SCENARIOS, type BenchPlan, type ScenarioName } from './plan'
-import { summarizeProfile, type ProfileSummary } from './report/cpu-profile'
+import { summarizeProfile, type ProfileSummary, type ProfileWindow } from './report/cpu-profile'
 import type { BenchReport } from './report/report'
 import { judgeTargets } from './report/targets'
 import { runAppend } from './scenarios/append'
@@ -47,12 +47,18 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const profileDirOf = (scenario: ScenarioName) =>
     o.profile === scenario && o.profileDir ? o.profileDir : undefined
 
-  const attempt = async <T>(scenario: ScenarioName, run: () => Promise<T>): Promise<T | null> => {
+  const attempt = async <T>(
+    scenario: ScenarioName,
+    run: () => Promise<T>,
+    window?: (result: T) => ProfileWindow | undefined,
+  ): Promise<T | null> => {
     if (!wanted.has(scenario)) return null
     try {
       const result = await run()
       const dir = profileDirOf(scenario)
-      if (dir) for (const file of profilesIn(dir)) profiles.push(summarizeProfile(file, scenario))
+      for (const file of dir ? profilesIn(dir) : []) {
+        profiles.push(summarizeProfile(file, scenario, window?.(result)))
+      }
       return result
     } catch (err) {
       const error = err instanceof Error ? (err.stack ?? err.message) : String(err)
@@ -65,16 +71,24 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const common = { dataDir: o.dataDir, progress: o.progress }
   const append = await attempt('append', () => runAppend({ ...common, plan: o.plan.append }))
   const replay = await attempt('replay', () => runReplay({ ...common, plan: o.plan.replay }))
-  const throughput = await attempt('throughput', () =>
-    runThroughput({
-      ...common,
-      plan: o.plan.throughput,
-      profileDir: profileDirOf('throughput'),
-      fixedRate: o.fixedRate,
-    }),
+  const throughput = await attempt(
+    'throughput',
+    () =>
+      runThroughput({
+        ...common,
+        plan: o.plan.throughput,
+        profileDir: profileDirOf('throughput'),
+        fixedRate: o.fixedRate,
+      }),
+    (t) => {
+      const step = t.parley.halfKnee
+      return step && { ...step.server.monotonicSpan, label: `Parley at ${step.rate} msgs/s` }
+    },
   )
-  const idle = await attempt('idle', () =>
-    runIdle({ ...common, plan: o.plan.idle, profileDir: profileDirOf('idle') }),
+  const idle = await attempt(
+    'idle',
+    () => runIdle({ ...common, plan: o.plan.idle, profileDir: profileDirOf('idle') }),
+    (i) => ({ ...i.parley.window.monotonicSpan, label: `${i.parley.connected} idle connections` }),
   )
   rmSync(o.dataDir, { recursive: true, force: true })
 

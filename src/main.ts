@@ -21,7 +21,10 @@ export async function main(): Promise<void> {
     return
   }
   await parley.app.listen({ port: config.port, host: config.host })
-  logger.info({ port: config.port, host: config.host, dataDir: config.dataDir }, 'parley serving')
+  // The bound port, which differs from the configured one when PORT=0.
+  const address = parley.app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : config.port
+  logger.info({ port, host: config.host, dataDir: config.dataDir }, 'parley serving')
 
   let stopping = false
   const stop = (signal: string): void => {

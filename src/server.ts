@@ -165,11 +165,12 @@ export async function createParley(
     app,
     services,
     async close() {
-      for (const connection of registry.all()) connection.close(1001, 'server shutting down')
-      await app.close()
+      // Process managers first, so no timer spends a push on a socket that is closing.
       await monitor.stop()
       await dispatcher.stop()
       await delivery.stop()
+      for (const connection of registry.all()) connection.close(1001, 'server shutting down')
+      await app.close()
       await Promise.all(runners.map((r) => r.stop()))
       await events.close()
       await readModels.close()

@@ -26,6 +26,8 @@ export interface SelfTime {
 export interface ProfileSummary {
   scenario: string
   file: string
+  /** What the summary covers: the whole process, or the measured window only. */
+  span: string
   totalMs: number
   idleMs: number
   /** The functions with the most self time. */
@@ -34,20 +36,35 @@ export interface ProfileSummary {
   areas: SelfTime[]
 }
 
+/** A window on the monotonic clock (µs), the clock V8 stamps profile samples with. */
+export interface ProfileWindow {
+  from: number
+  to: number
+  label: string
+}
+
 /**
  * Self time per function and per area of a V8 .cpuprofile (node --cpu-prof): each sample's
- * time delta goes to the function on top of the stack at that sample.
+ * time delta goes to the function on top of the stack at that sample. With a window, only the
+ * samples inside it count, so start-up and set-up do not blur the steady state.
  */
-export function summarizeProfile(path: string, scenario: string): ProfileSummary {
+export function summarizeProfile(
+  path: string,
+  scenario: string,
+  window?: ProfileWindow,
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const functions = new Map<string, number>()
   const areas = new Map<string, number>()
   let idleMicros = 0
 
+  let at = profile.startTime
   profile.samples.forEach((id, i) => {
     const node = byId.get(id)
     const micros = profile.timeDeltas[i] ?? 0
+    at += micros
+    if (window && (at < window.from || at > window.to)) return
     if (!node || micros <= 0) return
     const { functionName, url, lineNumber } = node.callFrame
     if (functionName === '(idle)') {
@@ -61,7 +78,9 @@ export function summarizeProfile(path: string, scenario: string): ProfileSummary
     areas.set(area, (areas.get(area) ?? 0) + micros)
   })
 
-  const totalMicros = profile.endTime - profile.startTime
+  const totalMicros = window
+    ? Math.min(window.to, profile.endTime) - Math.max(window.from, profile.startTime)
+    : profile.endTime - profile.startTime
   const busy = Math.max(1, totalMicros - idleMicros)
   const ranked = (m: Map<string, number>, limit: number): SelfTime[] =>
     [...m.entries()]
@@ -76,6 +95,7 @@ export function summarizeProfile(path: string, scenario: string): ProfileSummary
   return {
     scenario,
     file: basename(path),
+    span: window?.label ?? 'whole process',
     totalMs: Math.round(totalMicros / 1000),
     idleMs: Math.round(idleMicros / 1000),
     functions: ranked(functions, TOP_FUNCTIONS),

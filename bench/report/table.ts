@@ -158,7 +158,8 @@ export function renderReport(r: BenchReport): string {
   for (const profile of r.profiles) {
     out.push(
       '',
-      `CPU profile of the ${profile.scenario} server (${profile.file}): ${profile.totalMs} ms, ${profile.idleMs} ms idle`,
+      `CPU profile of the ${profile.scenario} server, ${profile.span} (${profile.file}): ` +
+        `${profile.totalMs} ms, ${profile.idleMs} ms idle`,
     )
     out.push(
       renderTable(

@@ -109,8 +109,11 @@ export class BenchChild {
   async stop(timeoutMs = 20_000): Promise<void> {
     if (this.gone()) return
     this.process.send({ id: 0, op: 'stop', args: {} } satisfies RpcRequest)
-    const stopped = await Promise.race([this.exited.then(() => true), pause(timeoutMs)])
-    if (stopped !== true) await this.kill()
+    const stopped = await withTimeout(this.exited, timeoutMs, 'bench child not stopped').then(
+      () => true,
+      () => false,
+    )
+    if (!stopped) await this.kill()
   }
 
   async kill(): Promise<void> {

@@ -21,6 +21,8 @@ export interface ProcessSample {
   /** performance.eventLoopUtilization() raw counters, to be diffed by the parent. */
   elu: { idle: number; active: number }
   wallMs: number
+  /** The monotonic clock in µs, the clock of V8 CPU profiles, to cut a profile to a window. */
+  monotonicMicros: number
   rssBytes: number
   heapUsedBytes: number
   externalBytes: number
@@ -43,6 +45,7 @@ export function sampleProcess(gc = false): ProcessSample {
     cpuMicros: cpu.user + cpu.system,
     elu: { idle: elu.idle, active: elu.active },
     wallMs: performance.now(),
+    monotonicMicros: Number(process.hrtime.bigint() / 1000n),
     rssBytes: mem.rss,
     heapUsedBytes: mem.heapUsed,
     externalBytes: mem.external,
@@ -100,6 +103,8 @@ export interface ProcessDelta {
   cpuCoreShare: number
   /** Share of the interval the event loop was busy (blocking fsyncs included). */
   eventLoopUtilization: number
+  /** The interval on the process's monotonic clock, in µs. */
+  monotonicSpan: { from: number; to: number }
 }
 
 export function diffSamples(before: ProcessSample, after: ProcessSample): ProcessDelta {
@@ -112,5 +117,6 @@ export function diffSamples(before: ProcessSample, after: ProcessSample): Proces
     cpuMicros,
     cpuCoreShare: wallMs > 0 ? cpuMicros / (wallMs * 1000) : 0,
     eventLoopUtilization: active + idle > 0 ? active / (active + idle) : 0,
+    monotonicSpan: { from: before.monotonicMicros, to: after.monotonicMicros },
   }
 }
