@@ -1,5 +1,6 @@
 import { createParley } from './server'
 import { ConfigError, loadConfig, type Config } from './infra/config/config'
+import { DataDirLockedError } from './infra/lock/data-dir-lock'
 import { createLogger } from './infra/logging/logger'
 
 /**
@@ -15,12 +16,29 @@ export async function main(): Promise<void> {
   try {
     parley = await createParley(config, { logger })
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    process.stderr.write(`parley: ${err.message}\n`)
+    // Our own errors say what to change; anything else (a data directory that is a file, a
+    // disk that refuses) is reported with the data directory it concerns.
+    const known = err instanceof ConfigError || err instanceof DataDirLockedError
+    const message = err instanceof Error ? err.message : String(err)
+    process.stderr.write(
+      known
+        ? `parley: ${message}\n`
+        : `parley: cannot open PARLEY_DATA_DIR ${config.dataDir}: ${message}\n`,
+    )
     process.exitCode = 1
     return
   }
-  await parley.app.listen({ port: config.port, host: config.host })
+  try {
+    await parley.app.listen({ port: config.port, host: config.host })
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err)
+    process.stderr.write(
+      `parley: cannot listen on HOST ${config.host} PORT ${config.port}: ${reason}\n`,
+    )
+    await parley.close()
+    process.exitCode = 1
+    return
+  }
   // The bound port, which differs from the configured one when PORT=0.
   const address = parley.app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port

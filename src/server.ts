@@ -11,6 +11,7 @@ import { DeskCommands } from './infra/commands/desk-commands'
 import { PresenceCommands } from './infra/commands/presence-commands'
 import { ConfigError, type Config } from './infra/config/config'
 import type { EventStore } from './infra/eventstore/port'
+import { lockDataDir } from './infra/lock/data-dir-lock'
 import { createSqliteEventStore } from './infra/eventstore/sqlite'
 import { createSnowflake } from './infra/ids/snowflake'
 import { silentLogger, type Logger } from './infra/logging/logger'
@@ -65,6 +66,7 @@ export async function createParley(
   }
 
   const logger = overrides.logger ?? silentLogger
+  const lock = overrides.events ? null : lockDataDir(config.dataDir)
   const scheduler = overrides.scheduler ?? asyncScheduler
   const clock: Clock = { now: () => scheduler.now() }
 
@@ -174,6 +176,7 @@ export async function createParley(
       await Promise.all(runners.map((r) => r.stop()))
       await events.close()
       await readModels.close()
+      lock?.release()
     },
   }
 }

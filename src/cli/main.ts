@@ -4,6 +4,10 @@ import { resolveAuthSecret } from '../infra/auth/secret'
 import { DEFAULT_TOKEN_TTL_SEC, createTokenSigner } from '../infra/auth/tokens'
 import { MAX_AGENT_SEATS, loadConfig } from '../infra/config/config'
 import type { Logger } from '../infra/logging/logger'
+import { registerRebuildCommand } from './commands/rebuild'
+import { registerReplayCommand } from './commands/replay'
+import { registerReportCommand } from './commands/report'
+import { registerVerifyCommand } from './commands/verify'
 
 /** Exit code of a command line that could not be understood. */
 export const EXIT_USAGE = 2
@@ -87,6 +91,11 @@ function buildProgram(io: CliIo): Command {
 
       await entry.main()
     })
+
+  registerReplayCommand(program, io)
+  registerReportCommand(program, io)
+  registerRebuildCommand(program, io)
+  registerVerifyCommand(program, io)
 
   return program
 }

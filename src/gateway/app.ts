@@ -6,6 +6,8 @@ import { authenticate } from './http/authenticate'
 import { conversationRoutes } from './http/conversation-routes'
 import { errorHandler } from './http/errors'
 import { presenceRoutes } from './http/presence-routes'
+import { readModelRoutes } from './http/readmodel-routes'
+import { registerOpenApi } from './openapi'
 import type { GatewayServices } from './services'
 import { ClientSession } from './ws/session'
 
@@ -38,32 +40,37 @@ export async function buildApp(services: GatewayServices): Promise<FastifyInstan
     })
   })
 
+  // Before every route: the OpenAPI document lists the routes registered after it.
+  await registerOpenApi(app)
+
   // ws enforces the frame size (closing with 1009) and UTF-8 validity (closing with 1007).
   await app.register(websocket, { options: { maxPayload: services.config.maxFrameBytes } })
 
   app.get('/healthz', async () => ({ status: 'ok', connections: services.registry.size }))
 
-  app.get(
-    '/ws',
-    {
-      websocket: true,
-      // Runs before the upgrade, so a bad token gets a plain HTTP 401 and no socket.
-      preValidation: async (request, reply) => {
-        try {
-          request.principal = authenticate(request, services.tokens)
-        } catch (err) {
-          const message = err instanceof Error ? err.message : 'unauthorized'
-          services.logger.info({ reason: message }, 'upgrade refused')
-          return reply.code(401).send({ code: ErrorCode.Unauthorized, message })
-        }
-      },
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    // Runs before the upgrade, so a bad token gets a plain HTTP 401 and no socket.
+    preValidation: async (request, reply) => {
+      try {
+        request.principal = authenticate(request, services.tokens)
+      } catch (err) {
+        const message = err instanceof Error ? err.message : 'unauthorized'
+        services.logger.info({ reason: message }, 'upgrade refused')
+        return reply.code(401).send({ code: ErrorCode.Unauthorized, message })
+      }
     },
-    (socket, request) => {
+    // A plain GET (no upgrade) is answered in the usual error shape.
+    handler: async (_request, reply) =>
+      reply.code(426).send({ code: ErrorCode.BadRequest, message: 'open /ws as a WebSocket' }),
+    wsHandler: (socket, request) => {
       new ClientSession(socket, request.principal as Principal, services).open()
     },
-  )
+  })
 
   conversationRoutes(app, services)
   presenceRoutes(app, services)
+  readModelRoutes(app, services)
   return app
 }

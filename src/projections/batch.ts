@@ -14,10 +14,13 @@ interface Stored {
   position: bigint | undefined
 }
 
+/** All a batch needs of a store: a rebuild's switch-over passes its open transaction. */
+export type DocSource = Pick<ReadModelStore, 'getMany'>
+
 /** Loads documents into `stored` (null for a missing one), one `getMany` per collection. */
 async function fetchInto(
   stored: Map<string, Stored | null>,
-  store: ReadModelStore,
+  store: DocSource,
   refs: readonly DocRef[],
 ): Promise<void> {
   const wanted = new Map<string, Set<string>>()
@@ -55,7 +58,7 @@ async function fetchInto(
  */
 export async function projectBatch(
   projection: Projection,
-  store: ReadModelStore,
+  store: DocSource,
   batch: readonly RecordedEvent[],
 ): Promise<DocChange[]> {
   // 1. Prefetch what the batch declares.

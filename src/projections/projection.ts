@@ -1,7 +1,13 @@
-import { concat, concatMap, defer, retry, timer } from 'rxjs'
+import { concat, concatMap, defer, retry, throwError, timer } from 'rxjs'
 import type { EventStore, RecordedEvent } from '../infra/eventstore/port'
 import { silentLogger, type Logger } from '../infra/logging/logger'
-import type { CollectionSpec, Doc, DocChange, ReadModelStore } from '../infra/readmodel/port'
+import {
+  ReadModelGenerationError,
+  type CollectionSpec,
+  type Doc,
+  type DocChange,
+  type ReadModelStore,
+} from '../infra/readmodel/port'
 import { bufferAvailable, docId, projectBatch } from './batch'
 import { createPositionWaiters, ProjectionStoppedError } from './progress'
 
@@ -91,12 +97,18 @@ const backoff = (attempt: number): number =>
  * Keeps a projection's read model up to date: catch up from its checkpoint, then follow the log
  * live, one commit of documents and checkpoint per batch. Failures are logged and retried with
  * capped backoff, never thrown: a lagging read model is better than a process down.
+ *
+ * Each batch commits under the checkpoint's generation as loaded. When a rebuild has switched
+ * the collections over meanwhile, the store refuses the batch (it was computed against the old
+ * documents); the runner then reloads the checkpoint and generation and follows the log again
+ * from there.
  */
 export function startProjection(options: StartProjectionOptions): ProjectionRunner {
   const { events, readModels, projection, maxBatch = DEFAULT_MAX_BATCH } = options
   const log = (options.logger ?? silentLogger).child({ projection: projection.name })
   const waiters = createPositionWaiters(events, projection, log)
   let checkpoint: bigint | undefined
+  let generation = 0
   let inFlight: Promise<void> = Promise.resolve()
   let stopped = false
   let settleReady: { resolve(): void; reject(err: Error): void } | undefined
@@ -109,6 +121,9 @@ export function startProjection(options: StartProjectionOptions): ProjectionRunn
       // A success starts the backoff over, so one bad hour does not slow the next failure.
       resetOnSuccess: true,
       delay: (err: unknown, attempt: number) => {
+        // Retrying a batch computed against replaced collections would not help: see below.
+        if (err instanceof ReadModelGenerationError) return throwError(() => err)
+
         const retryInMs = backoff(attempt)
         log[level]({ err, attempt, retryInMs }, message)
         // Never two batches at once: a retry also waits for a batch still running.
@@ -124,15 +139,37 @@ export function startProjection(options: StartProjectionOptions): ProjectionRunn
 
     const changes = await projectBatch(projection, readModels, fresh)
     const last = fresh[fresh.length - 1].position
-    await readModels.commit(projection.name, changes, last)
+    await readModels.commit(projection.name, changes, last, { generation })
     checkpoint = last
     waiters.committed(last)
   }
 
+  const load = async (): Promise<void> => {
+    const state = await readModels.checkpointState(projection.name)
+    checkpoint = state.position
+    generation = state.generation
+  }
+
+  // A switch-over replaced the collections: drop the refused batch, take the new checkpoint and
+  // generation, and subscribe again from there, at once (it is no failure, so no backoff).
+  const followSwitchOver = retry<void>({
+    delay: (err: unknown) => {
+      if (!(err instanceof ReadModelGenerationError)) return throwError(() => err)
+
+      return defer(async () => {
+        const before = checkpoint
+        await load()
+        const fields = { generation, before: before?.toString(), after: checkpoint?.toString() }
+        log.info(fields, 'read model switched over, following from its new checkpoint')
+        if (checkpoint !== undefined) waiters.committed(checkpoint)
+      })
+    },
+  })
+
   // 1. Collections and checkpoint; the head seen now is what `ready` waits for.
   const start$ = defer(async () => {
     await readModels.ensureCollections(projection.collections)
-    checkpoint = await readModels.checkpoint(projection.name)
+    await load()
     const head = await events.headPosition()
     waiters.start(checkpoint)
     waiters.wait(head, Infinity).then(settleReady?.resolve, settleReady?.reject)
@@ -148,6 +185,7 @@ export function startProjection(options: StartProjectionOptions): ProjectionRunn
         retrying<void>('projection batch failed', 'error'),
       ),
     ),
+    followSwitchOver,
     retrying<void>('projection subscription failed', 'warn'),
   )
 

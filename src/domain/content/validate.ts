@@ -44,5 +44,28 @@ export function validateContent(value: unknown): Content {
     )
   }
 
+  checkStrings(value as Record<string, unknown>)
   return value as Content
+}
+
+// A surrogate not paired with its other half: not Unicode text at all.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+// Control characters other than tab and line breaks have no place in displayed text.
+const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/
+
+/**
+ * What a JSON schema cannot say: every string must be well-formed Unicode (JSON escapes can
+ * carry lone surrogates that strict UTF-8 clients reject) without control characters, and a
+ * display text must show something.
+ */
+function checkStrings(content: Record<string, unknown>): void {
+  for (const [field, v] of Object.entries(content)) {
+    if (typeof v !== 'string') continue
+    if (LONE_SURROGATE.test(v) || FORBIDDEN_CONTROL.test(v)) {
+      throw new DomainError(ErrorCode.InvalidContent, `content.${field} has invalid characters`)
+    }
+    if (field === 'text' && v.trim().length === 0) {
+      throw new DomainError(ErrorCode.InvalidContent, 'content.text must not be blank')
+    }
+  }
 }

@@ -63,8 +63,12 @@ export function initialState(): ConversationState {
   }
 }
 
+/**
+ * The retry key of a send. A JSON array, because ids and client keys may both contain `:`, and
+ * a joined string would let agent `a` with key `b:c` collide with agent `a:b` with key `c`.
+ */
 export const clientKey = (from: Participant, clientMsgId: string): string =>
-  `${participantKey(from)}:${clientMsgId}`
+  JSON.stringify([from.role, from.id, clientMsgId])
 
 export const deliveryKey = (messageId: string, recipient: Participant): string =>
   `${messageId}|${participantKey(recipient)}`

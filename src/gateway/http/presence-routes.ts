@@ -7,6 +7,7 @@ import { getAgent, listConversations } from '../../projections/queries'
 import { PRESENCE, type PresenceDoc } from '../../projections/readmodels/presence'
 import type { GatewayServices } from '../services'
 import { authenticate } from './authenticate'
+import { AgentDesk, errorResponses, PresenceView } from './openapi-schemas'
 
 const RoleParam = Type.Union([Type.Literal('user'), Type.Literal('agent'), Type.Literal('admin')])
 const Id = Type.String({ minLength: 1, maxLength: 128 })
@@ -36,7 +37,20 @@ export function presenceRoutes(app: FastifyInstance, services: GatewayServices):
 
   app.get(
     '/v1/presence/:role/:id',
-    { schema: { params: Type.Object({ role: RoleParam, id: Id }) } },
+    {
+      schema: {
+        summary: "One person's presence",
+        description:
+          'Anyone about themselves, an admin about anyone, an agent about a user with whom they ' +
+          'have an open conversation. 404: the person never connected.',
+        tags: ['presence'],
+        params: Type.Object({ role: RoleParam, id: Id }),
+        response: {
+          200: Type.Ref(PresenceView, { description: 'the presence' }),
+          ...errorResponses(400, 401, 403, 404, 503),
+        },
+      },
+    },
     async (request) => {
       const who = authenticate(request, services.tokens)
       const { role, id } = request.params as { role: string; id: string }
@@ -55,7 +69,17 @@ export function presenceRoutes(app: FastifyInstance, services: GatewayServices):
     },
   )
 
-  app.get('/v1/agents/:id', { schema: { params: Type.Object({ id: Id }) } }, async (request) => {
+  const agentSchema = {
+    summary: "An agent's desk: seats, seats in use, presence",
+    description: 'For the agent themself or an admin. 404: neither a desk nor a presence.',
+    tags: ['agents'],
+    params: Type.Object({ id: Id }),
+    response: {
+      200: Type.Ref(AgentDesk, { description: 'the desk' }),
+      ...errorResponses(400, 401, 403, 404, 503),
+    },
+  }
+  app.get('/v1/agents/:id', { schema: agentSchema }, async (request) => {
     const who = authenticate(request, services.tokens)
     const { id } = request.params as { id: string }
     if (who.role !== Role.Admin && !(who.role === Role.Agent && who.id === id)) {

@@ -172,6 +172,8 @@ export class ClientSession implements Connection {
 
   /** Liveness is the application heartbeat's (a frozen page still answers WebSocket pings). */
   private async onHeartbeat(): Promise<void> {
+    // A beat still queued when the socket closed must not open the connection again.
+    if (this.socket.readyState !== this.socket.OPEN) return
     this.lastBeatAt = this.services.clock.now()
     const { role, id } = this.participant
     await this.services.presence.beat({ role, id }, this.id)

@@ -96,6 +96,7 @@ export class Dispatcher {
     const data = event.data as Record<string, unknown>
     switch (event.type) {
       case 'ConversationOpened':
+      case 'ConversationRequeued':
       case 'SeatReleased':
       case 'AgentSeatsSet':
         void this.kick(event.position, false)

@@ -128,6 +128,8 @@ export const conversationsProjection: Projection = {
         ['agentId', 'status'],
         ['status', 'openedAt'],
         ['status', 'queueRank'],
+        ['openedAt'],
+        ['agentId', 'openedAt'],
       ],
     },
   ],

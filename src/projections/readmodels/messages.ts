@@ -88,7 +88,15 @@ const timelineRef = (event: RecordedEvent) => {
 /** Each conversation's timeline, for history pages after a reconnect. */
 export const messagesProjection: Projection = {
   name: 'messages',
-  collections: [{ name: MESSAGES, indexes: [['conversationId', 'seq']] }],
+  collections: [
+    {
+      name: MESSAGES,
+      indexes: [
+        ['conversationId', 'seq'],
+        ['conversationId', 'sentAt'],
+      ],
+    },
+  ],
   categories: [StreamCategory.Conversation],
 
   // Nothing is read: naming the written document lets a replay find its stamp in the prefetch.

@@ -70,6 +70,8 @@ export const presenceProjection: Projection = {
       indexes: [
         ['status', 'lastHeartbeatAt'],
         ['role', 'status'],
+        ['role', 'id'],
+        ['role', 'status', 'id'],
       ],
     },
   ],

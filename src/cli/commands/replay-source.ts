@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { ParleyError } from '../../domain/shared/errors'
+import { categoryOf } from '../../domain/shared/streams'
+import type { EventStore, RecordedEvent } from '../../infra/eventstore/port'
+import { createSqliteEventStore } from '../../infra/eventstore/sqlite'
+import type { EventFilter } from './replay-options'
+
+/**
+ * The event log's file name in the data directory. It must equal `EVENTS_FILE` in src/server.ts
+ * (a test checks it); it is repeated here because loading the server module for one constant
+ * would pull fastify and the gateway into every replay. It can go once the constant moves to
+ * the event-store layer.
+ */
+export const REPLAY_EVENTS_FILE = 'events.sqlite'
+
+/** Rows per page when a replay reads the embedded log: 5000, fewer round trips than serving's. */
+export const REPLAY_PAGE_SIZE = 5000
+
+/** Code of a replay or report asked to read a log that does not exist. */
+export const EVENT_LOG_MISSING = 'event_log_missing' as const
+
+/**
+ * Opens the embedded log of a data directory for reading. It only reads, and SQLite's WAL mode
+ * lets it do so beside a running server; a missing file is an error rather than a new empty log.
+ */
+export function openEventLog(dataDir: string): EventStore {
+  const path = join(dataDir, REPLAY_EVENTS_FILE)
+  if (!existsSync(path)) {
+    throw new ParleyError(EVENT_LOG_MISSING, `no event log at ${path}`, { path })
+  }
+  return createSqliteEventStore({ path, pageSize: REPLAY_PAGE_SIZE })
+}
+
+/**
+ * The events a filter selects, in position order. Named streams are read whole with
+ * `readStream`; otherwise the log is read after the position bound, through the category index
+ * when categories are given. Types and times are checked per event: `recordedAt` is not indexed,
+ * and is not guaranteed to grow with the position (a clock may step back between commits).
+ */
+export async function selectEvents(
+  store: EventStore,
+  filter: EventFilter,
+): Promise<AsyncIterable<RecordedEvent> | Iterable<RecordedEvent>> {
+  const accept = predicateOf(filter)
+  const source = filter.streams
+    ? await readStreams(store, filter.streams, filter.afterPosition ?? 0n)
+    : store.readAll({ after: filter.afterPosition, categories: filter.categories })
+  // The whole log unfiltered is the common case and the largest: no extra step per event.
+  if (accept === undefined && filter.toPosition === undefined) return source
+
+  return narrow(source, accept, filter.toPosition)
+}
+
+async function* narrow(
+  source: AsyncIterable<RecordedEvent> | Iterable<RecordedEvent>,
+  accept: ((event: RecordedEvent) => boolean) | undefined,
+  last: bigint | undefined,
+): AsyncGenerator<RecordedEvent> {
+  for await (const event of source) {
+    if (last !== undefined && event.position > last) return
+    if (accept === undefined || accept(event)) yield event
+  }
+}
+
+async function readStreams(
+  store: EventStore,
+  streams: readonly string[],
+  after: bigint,
+): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = []
+  for (const stream of streams) {
+    for (const event of await store.readStream(stream)) {
+      if (event.position > after) events.push(event)
+    }
+  }
+  return streams.length === 1 ? events : events.sort((a, b) => (a.position < b.position ? -1 : 1))
+}
+
+/** One check for every active filter but the position bounds; undefined when none is. */
+function predicateOf(filter: EventFilter): ((event: RecordedEvent) => boolean) | undefined {
+  const checks: ((event: RecordedEvent) => boolean)[] = []
+  if (filter.streams && filter.categories) {
+    const categories = new Set(filter.categories)
+    checks.push((event) => categories.has(categoryOf(event.streamName)))
+  }
+  if (filter.types) {
+    const types = new Set(filter.types)
+    checks.push((event) => types.has(event.type))
+  }
+  const { fromTime, toTime } = filter
+  if (fromTime !== undefined) checks.push((event) => event.recordedAt >= fromTime)
+  if (toTime !== undefined) checks.push((event) => event.recordedAt < toTime)
+
+  if (checks.length === 0) return undefined
+  if (checks.length === 1) return checks[0]
+  return (event) => checks.every((check) => check(event))
+}

@@ -1,0 +1,6 @@
+export * from './compare'
+export * from './meter'
+export * from './rebuild'
+export * from './replay'
+export * from './shadow'
+export * from './verify'
