@@ -171,7 +171,8 @@ export async function createParley(
       await monitor.stop()
       await dispatcher.stop()
       await delivery.stop()
-      for (const connection of registry.all()) connection.close(1001, 'server shutting down')
+      // Disconnects are recorded before the stores close, so presence is right after a restart.
+      await Promise.all(registry.all().map((connection) => connection.shutdown()))
       await app.close()
       await Promise.all(runners.map((r) => r.stop()))
       await events.close()

@@ -3,17 +3,18 @@ import t, { type Test } from 'tap'
 import { createSqliteEventStore } from '../../src/infra/eventstore/sqlite'
 import { DEFAULT_DISPATCH_SWEEP_MS as DISPATCH_SWEEP_MS } from '../../src/projections/dispatch/dispatcher'
 import { EVENTS_FILE } from '../../src/server'
-import { startTestServer, text, uniqueId, type TestServer } from '../support/server'
+import { rmSync } from 'node:fs'
+import { makeDataDir, startTestServer, text, uniqueId, type TestServer } from '../support/server'
 import { TestClient, waitUntil, type Frame } from '../support/ws-client'
 
-// Agents coming and going, over real sockets with short real thresholds: offline after 300 ms of
-// silence, left after 1200 ms, a check every 50 ms. Clients beat every 100 ms unless a test
+// Agents coming and going, over real sockets with short real thresholds: offline after 1 s of
+// silence, left after 4 s, a check every 50 ms. Clients beat every 333 ms unless a test
 // stops them.
 
-const OFFLINE = 300
-const LEAVE = 1200
+const OFFLINE = 1000
+const LEAVE = 4000
 const TICK = 50
-const BEAT = OFFLINE / 3
+const BEAT = Math.floor(OFFLINE / 3)
 const ENV = {
   PARLEY_OFFLINE_AFTER_MS: String(OFFLINE),
   PARLEY_LEAVE_AFTER_MS: String(LEAVE),
@@ -21,8 +22,12 @@ const ENV = {
   PARLEY_RATE_LIMIT: '1000/s',
 }
 
-async function givenServer(t: Test, env: Record<string, string> = ENV): Promise<TestServer> {
-  const server = await startTestServer({ env })
+async function givenServer(
+  t: Test,
+  env: Record<string, string> = ENV,
+  dataDir?: string,
+): Promise<TestServer> {
+  const server = await startTestServer({ env, dataDir })
   t.teardown(() => server.close())
   // The first fetch of a process loads its HTTP client, which can stall the event loop for
   // longer than the offline threshold; it is paid here, before any socket is timed.
@@ -217,11 +222,6 @@ t.test(
 
 t.test(
   'an agent whose socket is gone gets no conversation from a heartbeat handled late',
-  {
-    todo:
-      'BUG: ClientSession records the Disconnect at once but a heartbeat still queued in the ' +
-      'inbox afterwards; Beat then re-opens the closed connection (nodeId -1) and WentOnline',
-  },
   async (t) => {
     // Default thresholds: the phantom connection would live for 30 s.
     const server = await givenServer(t, { PARLEY_RATE_LIMIT: '1000/s' })
@@ -251,6 +251,10 @@ t.test(
       return log.some((e) => e.type === 'ConnectionClosed')
     }, 'the close is recorded')
 
+    const u2 = await Peer.connect(t, server, 'user')
+    const c2 = String((await u2.say('anyone?')).conversationId)
+    const first = await u2.client.next((f) => notice('queued', c2)(f) || notice('assigned', c2)(f))
+    t.equal(first.event, 'queued', 'the gone agent is not given the new conversation')
     const history = await logOf(server, `presence-agent-${agent.id}`)
     const closedAt = history.findIndex((e) => e.type === 'ConnectionClosed')
     t.same(
@@ -258,9 +262,31 @@ t.test(
       ['WentOffline'],
       'nothing after the close: no phantom re-opening',
     )
-    const u2 = await Peer.connect(t, server, 'user')
-    const c2 = String((await u2.say('anyone?')).conversationId)
-    const first = await u2.client.next((f) => notice('queued', c2)(f) || notice('assigned', c2)(f))
-    t.equal(first.event, 'queued', 'the gone agent is not given the new conversation')
+  },
+)
+
+t.test(
+  'a graceful restart leaves no agent online who has not come back',
+  async (t) => {
+    const dataDir = makeDataDir()
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+    // Default thresholds: a connection left open in the log counts as live for 30 s.
+    const env = { PARLEY_RATE_LIMIT: '1000/s' }
+    const first = await startTestServer({ env, dataDir })
+    const agent = await givenAgent(t, first, 5)
+    agent.stopBeating()
+    await first.close()
+
+    const history = (await logOf(first, `presence-agent-${agent.id}`)).map((e) => e.type)
+    t.same(history.slice(-2), ['ConnectionClosed', 'WentOffline'], 'the shutdown is recorded')
+
+    const second = await givenServer(t, env, dataDir)
+    const user = await Peer.connect(t, second, 'user')
+    const conversationId = String((await user.say('anyone?')).conversationId)
+    const answer = await user.client.next(
+      (f) => notice('queued', conversationId)(f) || notice('assigned', conversationId)(f),
+    )
+    t.equal(answer.event, 'queued', 'no conversation for an agent who is not connected')
+    t.match(await getJson(second, `/v1/agents/${agent.id}`), { status: 'offline' })
   },
 )

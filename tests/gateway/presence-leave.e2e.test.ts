@@ -6,15 +6,15 @@ import { EVENTS_FILE } from '../../src/server'
 import { makeDataDir, startTestServer, text, uniqueId, type TestServer } from '../support/server'
 import { TestClient, waitUntil, type Frame } from '../support/ws-client'
 
-// Leaving, over real sockets with short real thresholds: offline after 300 ms of silence, left
-// after 1200 ms, a check every 50 ms. Clients beat every 100 ms unless a test stops them. Lower
+// Leaving, over real sockets with short real thresholds: offline after 1 s of silence, left
+// after 4 s, a check every 50 ms. Clients beat every 333 ms unless a test stops them. Lower
 // bounds are strict; upper bounds allow SLACK for a busy machine.
 
-const OFFLINE = 300
-const LEAVE = 1200
+const OFFLINE = 1000
+const LEAVE = 4000
 const TICK = 50
-const BEAT = OFFLINE / 3
-const SLACK = 250
+const BEAT = Math.floor(OFFLINE / 3)
+const SLACK = 300
 const ENV = {
   PARLEY_OFFLINE_AFTER_MS: String(OFFLINE),
   PARLEY_LEAVE_AFTER_MS: String(LEAVE),
@@ -146,7 +146,7 @@ t.test('a silent customer frees the only seat at the leave threshold, not before
   await second.user.client.next(notice('queued', second.conversationId))
   await second.user.client.sendMessage({ clientMsgId: uniqueId('m'), content: text('second, two') })
 
-  // The first customer goes silent: offline at 300 ms, the conversation and seat stay.
+  // The first customer goes silent: offline at 1 s, the conversation and seat stay.
   const last = await first.user.lastBeat()
   const closed = await first.user.client.waitClosed(OFFLINE + TICK + 2_000)
   t.equal(closed.code, 4000)

@@ -5,16 +5,16 @@ import { EVENTS_FILE } from '../../src/server'
 import { startTestServer, text, uniqueId, type TestServer } from '../support/server'
 import { TestClient, waitUntil, type Frame } from '../support/ws-client'
 
-// Heartbeat time-outs over real sockets with short real thresholds: offline after 300 ms of
-// silence, left after 1200 ms, a check every 50 ms. Clients beat every 100 ms (a third of the
+// Heartbeat time-outs over real sockets with short real thresholds: offline after 1 s of
+// silence, left after 4 s, a check every 50 ms. Clients beat every 333 ms (a third of the
 // threshold) unless a test stops them. Lower bounds are asserted strictly; upper bounds allow
 // SLACK for a busy machine.
 
-const OFFLINE = 300
-const LEAVE = 1200
+const OFFLINE = 1000
+const LEAVE = 4000
 const TICK = 50
-const BEAT = OFFLINE / 3
-const SLACK = 250
+const BEAT = Math.floor(OFFLINE / 3)
+const SLACK = 300
 const ENV = {
   PARLEY_OFFLINE_AFTER_MS: String(OFFLINE),
   PARLEY_LEAVE_AFTER_MS: String(LEAVE),
@@ -275,5 +275,29 @@ t.test(
     t.equal(closedFrame.reason, 'user_left', 'the conversation ends when the user has left')
     const at = agent.client.receivedAt[agent.client.frames.indexOf(closedFrame)]
     t.ok(at - last.sentAt >= LEAVE, `not before the leave threshold (${at - last.sentAt} ms)`)
+  },
+)
+
+t.test(
+  'never closes a client that beats on time while its earlier frames are still handled',
+  async (t) => {
+    const server = await givenServer(t)
+    const peer = await Peer.connect(t, server, 'user', uniqueId('user'))
+
+    // Messages at once: the socket's frames are handled one by one, each stored to disk, for
+    // longer than the offline threshold; the client keeps beating meanwhile.
+    const startedAt = Date.now()
+    const burst = Array.from({ length: 800 }, (_, i) => uniqueId(`burst-${i}`))
+    for (const clientMsgId of burst) {
+      peer.client.send({ type: 'send', clientMsgId, content: text(clientMsgId) })
+    }
+    const last = burst[burst.length - 1]
+    await peer.client
+      .next((f) => f.type === 'sent' && f.clientMsgId === last, 30_000)
+      .catch(() => undefined)
+    const took = Date.now() - startedAt
+
+    t.ok(took > OFFLINE || peer.client.closed !== null, `the burst took ${took} ms`)
+    t.equal(peer.client.closed, null, 'the client beat every third of the threshold throughout')
   },
 )

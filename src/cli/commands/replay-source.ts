@@ -14,8 +14,12 @@ import type { EventFilter } from './replay-options'
  */
 export const REPLAY_EVENTS_FILE = 'events.sqlite'
 
-/** Rows per page when a replay reads the embedded log: 5000, fewer round trips than serving's. */
-export const REPLAY_PAGE_SIZE = 5000
+/**
+ * Rows per page when a replay reads the embedded log: 500. A page's events stay alive until they
+ * are written, and every young-generation collection copies them: on a million events, pages of
+ * 500 took about a tenth less CPU than pages of 5000, and the extra queries cost nothing visible.
+ */
+export const REPLAY_PAGE_SIZE = 500
 
 /** Code of a replay or report asked to read a log that does not exist. */
 export const EVENT_LOG_MISSING = 'event_log_missing' as const

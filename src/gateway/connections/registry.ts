@@ -11,6 +11,8 @@ export interface Connection extends PushChannel {
   readonly lastBeatAt: number
   /** Closes the socket with a WebSocket close code and a short reason. */
   close(code: number, reason: string): void
+  /** Closes for a server shutdown; resolves once the disconnect is recorded. */
+  shutdown(): Promise<void>
 }
 
 /**

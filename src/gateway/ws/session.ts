@@ -12,7 +12,7 @@ import type {
   ServerFrame,
 } from '../../domain/protocol/frames'
 import { DomainError, ErrorCode } from '../../domain/shared/errors'
-import { Role } from '../../domain/shared/participant'
+import { Role, type Participant } from '../../domain/shared/participant'
 import type { Principal } from '../../infra/auth/tokens'
 import type { Logger } from '../../infra/logging/logger'
 import type { Connection } from '../connections/registry'
@@ -33,6 +33,8 @@ export const CloseCode = { TryAgainLater: 1013, ServerShutdown: 1001 } as const
 export class ClientSession implements Connection {
   readonly id = randomUUID()
   lastBeatAt: number
+  private readonly who: Participant
+  private disconnect: Promise<void> | undefined
   private closeReason: DisconnectReason = DisconnectReason.Closed
   private readonly bucket: TokenBucket
   private readonly log: Logger
@@ -44,6 +46,7 @@ export class ClientSession implements Connection {
     private readonly services: GatewayServices,
   ) {
     const { rateLimit } = services.config
+    this.who = { role: participant.role, id: participant.id }
     this.lastBeatAt = services.clock.now()
     this.bucket = new TokenBucket(rateLimit.perSecond, rateLimit.burst, this.lastBeatAt)
     this.log = services.logger.child({
@@ -95,15 +98,28 @@ export class ClientSession implements Connection {
     this.socket.close(code, reason)
   }
 
+  /**
+   * Closes for a server shutdown and records the disconnect now, without waiting for the
+   * client's close handshake, so that it is stored before the stores close.
+   */
+  shutdown(): Promise<void> {
+    this.close(CloseCode.ServerShutdown, 'server shutting down')
+    return this.recordDisconnect()
+  }
+
   private closed(code: number): void {
     this.services.registry.remove(this)
     this.log.info({ code, reason: this.closeReason }, 'socket closed')
-    const who = { role: this.participant.role, id: this.participant.id }
-    // Best effort at shutdown: the store may close first, and the presence sweep then records
-    // the time-out after the offline threshold instead.
-    this.services.presence.disconnect(who, this.id, this.closeReason).catch((err: unknown) => {
-      this.log.info({ err }, 'disconnect not recorded')
-    })
+    void this.recordDisconnect()
+  }
+
+  /** Records the end of this connection on the person's presence, once. */
+  private recordDisconnect(): Promise<void> {
+    this.disconnect ??= this.services.presence.disconnect(this.who, this.id, this.closeReason).then(
+      () => undefined,
+      (err: unknown) => this.log.info({ err }, 'disconnect not recorded'),
+    )
+    return this.disconnect
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
@@ -114,25 +130,31 @@ export class ClientSession implements Connection {
       return
     }
 
-    // Everything else is answered in the order it came, errors included.
-    this.inbox = this.inbox.then(() => this.handle(data, isBinary))
+    // Parsed on arrival, so that a heartbeat counts when it arrives, not when the frames queued
+    // before it have been handled.
+    const frame = this.parse(data, isBinary)
+    if (frame instanceof DomainError) {
+      const clientMsgId = isBinary ? undefined : clientMsgIdOf(data.toString('utf8'))
+      this.inbox = this.inbox.then(() => this.reject(frame, clientMsgId))
+      return
+    }
+    if (frame.type === 'heartbeat') this.lastBeatAt = this.services.clock.now()
+
+    // Everything is answered in the order it came, errors included.
+    this.inbox = this.inbox.then(() => this.handle(frame))
   }
 
-  private async handle(data: Buffer, isBinary: boolean): Promise<void> {
-    if (isBinary) {
-      this.reject(new DomainError(ErrorCode.BadFrame, 'frames must be JSON text'))
-      return
-    }
-
-    const text = data.toString('utf8')
-    let frame: ClientFrame
+  private parse(data: Buffer, isBinary: boolean): ClientFrame | DomainError {
+    if (isBinary) return new DomainError(ErrorCode.BadFrame, 'frames must be JSON text')
     try {
-      frame = parseClientFrame(text)
+      return parseClientFrame(data.toString('utf8'))
     } catch (err) {
-      this.reject(err, clientMsgIdOf(text))
-      return
+      if (err instanceof DomainError) return err
+      throw err
     }
+  }
 
+  private async handle(frame: ClientFrame): Promise<void> {
     try {
       switch (frame.type) {
         case 'send':
@@ -173,10 +195,8 @@ export class ClientSession implements Connection {
   /** Liveness is the application heartbeat's (a frozen page still answers WebSocket pings). */
   private async onHeartbeat(): Promise<void> {
     // A beat still queued when the socket closed must not open the connection again.
-    if (this.socket.readyState !== this.socket.OPEN) return
-    this.lastBeatAt = this.services.clock.now()
-    const { role, id } = this.participant
-    await this.services.presence.beat({ role, id }, this.id)
+    if (this.socket.readyState !== this.socket.OPEN || this.disconnect) return
+    await this.services.presence.beat(this.who, this.id)
     this.send({ type: 'heartbeat' })
   }
 

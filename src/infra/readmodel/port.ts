@@ -12,8 +12,10 @@ import { ParleyError } from '../../domain/shared/errors'
  * loaded (`commit(..., { generation })`): the store checks it inside the commit's transaction
  * and refuses the whole batch with `ReadModelGenerationError`, writing nothing, when it changed.
  * The writer then reloads `checkpointState` and follows the log again from that checkpoint.
- * Every backend must give these guarantees; MongoDB would keep the generation in the checkpoint
- * document and check it in the commit's transaction.
+ * A commit without a generation is not checked. Every backend must give these guarantees;
+ * MongoDB would keep the generation in the checkpoint document and check it in the commit's
+ * transaction, and, as it cannot rename collections inside one, switch over by flipping an alias
+ * (a document naming each collection's physical collection) in that transaction.
  */
 export type Doc = Record<string, unknown>
 

@@ -22,8 +22,8 @@ export const HEARTBEAT_TIMEOUT_CLOSE = { code: 4000, reason: 'heartbeat timeout'
 export const MONITOR_CHECKPOINT = 'presence_monitor'
 /** Where each tick marks that a monitor was alive, so the next start can measure an outage. */
 export const ALIVE_CHECKPOINT = 'presence_monitor_alive'
-/** Tries at acting on one departure before it is left to the next start. */
-const DEPARTURE_ATTEMPTS = 6
+/** Longest wait between two tries at acting on a departure. */
+const DEPARTURE_RETRY_CAP_MS = 30_000
 
 /** A connection on this node, as the monitor needs it. */
 export interface BeatingConnection {
@@ -64,6 +64,8 @@ export class PresenceMonitor {
   private tickRunning: Promise<void> = Promise.resolve()
   private departures: Promise<void> = Promise.resolve()
   private lastPrune = 0
+  private stopped = false
+  private readonly wakers: (() => void)[] = []
   private startedAt = 0
   /** How long no monitor ran before this start (0 on a first start), from the alive mark. */
   private outageMs = 0
@@ -81,7 +83,13 @@ export class PresenceMonitor {
     this.outageMs =
       aliveAt === undefined ? 0 : Math.max(0, this.startedAt - Number(aliveAt) - period)
 
-    const after = (await readModels.checkpoint(MONITOR_CHECKPOINT)) ?? (await events.headPosition())
+    // A first start begins at the head and says so durably, so that a departure after it that
+    // fails is found again after a restart instead of being skipped as "before the start".
+    let after = await readModels.checkpoint(MONITOR_CHECKPOINT)
+    if (after === undefined) {
+      after = await events.headPosition()
+      await readModels.commit(MONITOR_CHECKPOINT, [], after)
+    }
     this.subscription = followLog(
       events,
       { after, categories: [StreamCategory.Presence] },
@@ -102,6 +110,8 @@ export class PresenceMonitor {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
+    for (const wake of this.wakers.splice(0)) wake()
     this.ticker?.unsubscribe()
     this.subscription?.unsubscribe()
     await this.tickRunning
@@ -150,30 +160,44 @@ export class PresenceMonitor {
     return docs as unknown as PresenceDoc[]
   }
 
-  /** Acts on one departure, retrying with backoff: later departures wait, so none is skipped. */
+  /**
+   * Acts on one departure, retrying with capped backoff until it succeeds or the monitor stops:
+   * later departures wait behind it, so the checkpoint never passes one left undone.
+   */
   private async actOnDeparture(event: RecordedEvent): Promise<void> {
-    const { who } = (event as unknown as PersonLeft).data
-    for (let attempt = 1; ; attempt++) {
+    const left = (event as unknown as PersonLeft).data
+    for (let attempt = 1; !this.stopped; attempt++) {
       try {
-        await this.departed(who)
+        await this.departed(left)
         await this.deps.readModels.commit(MONITOR_CHECKPOINT, [], event.position)
-        this.log.info({ role: who.role, who: who.id }, 'person left')
+        this.log.info({ role: left.who.role, who: left.who.id }, 'person left')
         return
       } catch (err) {
-        const level = attempt >= DEPARTURE_ATTEMPTS ? 'error' : 'warn'
-        this.log[level]({ err, role: who.role, who: who.id, attempt }, 'departure not acted on')
-        // Not checkpointed: the next start acts on it again, which is safe: it is idempotent.
-        if (attempt >= DEPARTURE_ATTEMPTS) return
-        await this.delay(100 * 2 ** attempt)
+        const level = attempt >= 3 ? 'error' : 'warn'
+        this.log[level](
+          { err, role: left.who.role, who: left.who.id, attempt },
+          'departure not acted on',
+        )
+        await this.delay(Math.min(DEPARTURE_RETRY_CAP_MS, 100 * 2 ** attempt))
       }
     }
   }
 
-  private async departed(who: Participant): Promise<void> {
-    const { conversations, desks } = this.deps
+  /**
+   * What a departure does. It is replayed after a crash, by which time the person may be back:
+   * then nothing is done, and only a conversation opened before the departure is closed.
+   */
+  private async departed({ who, at }: PersonLeft['data']): Promise<void> {
+    const { conversations, desks, presence } = this.deps
+    if ((await presence.read(who)).status !== 'left') return
+
     if (who.role === Role.User) {
       const active = await conversations.activeConversationOf(who.id)
-      if (active !== null) await conversations.close(null, active, CloseReason.UserLeft)
+      if (active === null) return
+      const state = await conversations.read(active)
+      if (state.openedAt !== null && state.openedAt <= at) {
+        await conversations.close(null, active, CloseReason.UserLeft)
+      }
     } else if (who.role === Role.Agent) {
       // The seat goes first, so no repair can mistake the requeued conversation for an
       // interrupted assignment and give it back to the agent who left. Conversations are found
@@ -192,8 +216,15 @@ export class PresenceMonitor {
     }
   }
 
+  /** Waits `ms`, or less if the monitor stops meanwhile. */
   private delay(ms: number): Promise<void> {
-    return new Promise((resolve) => this.scheduler.schedule(() => resolve(), ms))
+    return new Promise((resolve) => {
+      const timer = this.scheduler.schedule(() => resolve(), ms)
+      this.wakers.push(() => {
+        timer.unsubscribe()
+        resolve()
+      })
+    })
   }
 
   private async pruneHeartbeats(now: number): Promise<void> {
