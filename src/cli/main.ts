@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { Role } from '../domain/shared/participant'
 import { resolveAuthSecret } from '../infra/auth/secret'
@@ -19,13 +20,28 @@ export interface CliIo {
   out(text: string): void
   err(text: string): void
   env: Record<string, string | undefined>
+  /** Standard output as a stream, for commands that stream with backpressure (replay). */
+  stdout?: Writable
+  /** Standard error as a stream; a progress bar is drawn on it when it is a terminal. */
+  stderr?: Writable & { isTTY?: boolean; columns?: number }
+  /** Stops a long command as Ctrl-C does; tests abort through it. */
+  signal?: AbortSignal
 }
 
 const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
 }
+
+// A reader that stops early (`parley replay | head`) closes the pipe: that ends the command
+// quietly, as for any Unix tool, rather than as an unhandled EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
 
 interface TokenOptions {
   role: Role
