@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { describeEnvironment } from './environment'
-import { SCENARIOS, type BenchPlan, type ScenarioName } from './plan'
+import { SCENARIOS, type BenchPlan, type ProfiledScenario, type ScenarioName } from './plan'
 import { summarizeProfile, type ProfileSummary, type ProfileWindow } from './report/cpu-profile'
 import type { BenchReport } from './report/report'
 import { judgeTargets } from './report/targets'
@@ -18,8 +19,11 @@ export interface BenchOptions {
   /** Scratch directory for databases and server data; removed at the end. */
   dataDir: string
   progress: Progress
-  /** Profile the Parley child of this scenario with node --cpu-prof into `profileDir`. */
-  profile?: 'throughput' | 'idle'
+  /**
+   * Profile into `profileDir`: the Parley child of `throughput` or `idle` (node --cpu-prof), or
+   * the rebuild of `replay` (in process, through the inspector).
+   */
+  profile?: ProfiledScenario
   profileDir?: string
   /** Throughput: run Parley at this one rate instead of the ladder (for profiling). */
   fixedRate?: number
@@ -34,13 +38,15 @@ export interface BenchOptions {
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const started = performance.now()
   const startedAt = new Date().toISOString()
+  const loadStart = round(loadavg()[0])
   const wanted = new Set(o.scenarios ?? SCENARIOS)
   mkdirSync(o.dataDir, { recursive: true })
   o.progress.note(`bench ${o.plan.name}: ${[...wanted].join(', ')} in ${o.dataDir}`)
 
   const environment = describeEnvironment(o.dataDir, o.plan.fsyncProbe.count)
   o.progress.note(
-    `fsync probe: ${environment.fsyncProbe.fsyncsPerSecond}/s, p50 ${environment.fsyncProbe.latency.p50Ms} ms`,
+    `fsync probe: ${environment.fsyncProbe.fsyncsPerSecond}/s, ` +
+      `p50 ${environment.fsyncProbe.latency.p50Ms} ms`,
   )
   const failures: BenchReport['failures'] = []
   const profiles: ProfileSummary[] = []
@@ -57,7 +63,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const result = await run()
       const dir = profileDirOf(scenario)
       for (const file of dir ? profilesIn(dir) : []) {
-        profiles.push(summarizeProfile(file, scenario, window?.(result)))
+        const what = scenario === 'replay' ? 'rebuild, in process' : `Parley child, ${scenario}`
+        profiles.push(summarizeProfile(file, what, window?.(result)))
       }
       return result
     } catch (err) {
@@ -70,7 +77,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
   const common = { dataDir: o.dataDir, progress: o.progress }
   const append = await attempt('append', () => runAppend({ ...common, plan: o.plan.append }))
-  const replay = await attempt('replay', () => runReplay({ ...common, plan: o.plan.replay }))
+  const replay = await attempt('replay', () =>
+    runReplay({ ...common, plan: o.plan.replay, profileDir: profileDirOf('replay') }),
+  )
   const throughput = await attempt(
     'throughput',
     () =>
@@ -82,7 +91,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       }),
     (t) => {
       const step = t.parley.halfKnee
-      return step && { ...step.server.monotonicSpan, label: `Parley at ${step.rate} msgs/s` }
+      return step
+        ? { ...step.server.monotonicSpan, label: `Parley at ${step.rate} msgs/s` }
+        : undefined
     },
   )
   const idle = await attempt(
@@ -100,6 +111,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       seconds: Math.round((performance.now() - started) / 1000),
       command: o.command ?? 'runBench',
       dataDir: o.dataDir,
+      loadAverage: { start: loadStart, end: round(loadavg()[0]) },
     },
     environment,
     ...measured,
@@ -108,3 +120,5 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     failures,
   }
 }
+
+const round = (value: number): number => Math.round(value * 100) / 100

@@ -77,4 +77,7 @@ export const QUICK_PLAN: BenchPlan = {
 }
 
 export type ScenarioName = 'throughput' | 'idle' | 'append' | 'replay'
+/** Scenarios whose hot part `--profile` can record. */
+export type ProfiledScenario = 'throughput' | 'idle' | 'replay'
+export const PROFILED_SCENARIOS: readonly ProfiledScenario[] = ['throughput', 'idle', 'replay']
 export const SCENARIOS: readonly ScenarioName[] = ['append', 'replay', 'throughput', 'idle']

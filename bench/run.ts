@@ -2,7 +2,15 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { runBench } from './harness'
-import { FULL_PLAN, QUICK_PLAN, SCENARIOS, type BenchPlan, type ScenarioName } from './plan'
+import {
+  FULL_PLAN,
+  PROFILED_SCENARIOS,
+  QUICK_PLAN,
+  SCENARIOS,
+  type BenchPlan,
+  type ProfiledScenario,
+  type ScenarioName,
+} from './plan'
 import { renderReport } from './report/table'
 import { ROOT } from './support/child'
 import { streamProgress } from './support/progress'
@@ -15,7 +23,7 @@ interface CliOptions {
   only?: ScenarioName[]
   out?: string
   dataDir?: string
-  profile?: 'throughput' | 'idle'
+  profile?: ProfiledScenario
   rate?: number
   pairs?: number
   connections?: number
@@ -59,10 +67,10 @@ async function main(argv: string[]): Promise<void> {
       'scratch directory, removed at the end (default bench-results/tmp-<pid>)',
     )
     .addOption(
-      new Option('--profile <scenario>', 'node --cpu-prof the Parley child of a scenario').choices([
-        'throughput',
-        'idle',
-      ]),
+      new Option(
+        '--profile <scenario>',
+        'CPU profile: the Parley child (throughput, idle) or the rebuild (replay)',
+      ).choices(PROFILED_SCENARIOS),
     )
     .option(
       '--rate <msgs>',

@@ -41,6 +41,7 @@ function main(): void {
   ): Promise<{ connected: number; failed: number; error?: string }> => {
     wheel = new HeartbeatWheel(args.heartbeatMs)
     const beats = wheel
+    const tokenOf = (id: number) => benchToken('user', `idle${args.runId}-${id}`)
     const ids = Array.from({ length: args.count }, (_, i) => args.from + i)
     let failed = 0
     let error: string | undefined
@@ -48,7 +49,7 @@ function main(): void {
     await inBatches(ids, CONNECT_CONCURRENCY, async (id) => {
       const url =
         args.kind === 'parley'
-          ? `ws://127.0.0.1:${args.port}/ws?token=${encodeURIComponent(benchToken('user', `idle${args.runId}-${id}`))}`
+          ? `ws://127.0.0.1:${args.port}/ws?token=${encodeURIComponent(tokenOf(id))}`
           : `ws://127.0.0.1:${args.port}/?role=user&pair=${id}`
       try {
         const socket = await LoadSocket.connect(url)

@@ -1,7 +1,8 @@
-import { Latencies, type LatencySummary } from '../support/histogram'
+import type { LatencySummary } from '../support/histogram'
 import { pause } from '../support/child'
 import { diffSamples, sampleProcess, type ProcessDelta, type ProcessSample } from '../support/rpc'
 import type { Fleet } from './fleet'
+import { StepRecorder } from './step-recorder'
 
 /** The first message of a step is due this long after the step is set up: 20 ms. */
 export const START_DELAY_MS = 20
@@ -11,9 +12,6 @@ export const KEEP_UP_SHARE = 0.95
 export const KEEP_UP_P99_MS = 250
 /** An event loop busier than this share of the time is saturated: 90 %. */
 export const SATURATED_ELU = 0.9
-// Content of each message besides its step and index: about 100 bytes of text, a typical chat line.
-const PAD =
-  'Where is my order? It was due on Tuesday and the tracking page still says label created.'
 
 /** How the bench reads a server child: its process counters and, for Parley, group commits. */
 export interface ServerProbe {
@@ -67,139 +65,87 @@ export async function runStep(
   o: StepOptions,
 ): Promise<StepResult> {
   const total = Math.max(1, Math.round(o.rate * o.seconds))
-  const interval = 1000 / o.rate
-  const delivered = new Uint8Array(total)
-  const answered = new Uint8Array(total)
-  const receipt = new Latencies()
-  const sentRtt = new Latencies()
-  const lag = new Latencies()
-  const errors: Record<string, number> = {}
-  const tally = { delivered: 0, duplicates: 0, answered: 0, lastDeliveryAt: 0 }
-  const textPrefix = `${o.step}:`
-  const idPrefix = `s${o.step}-`
-  let t0 = 0
-  const dueAt = (k: number): number => t0 + k * interval
-  const countError = (code: unknown) => (errors[String(code)] = (errors[String(code)] ?? 0) + 1)
-
-  // 1. Listeners: receipts at the agents, `sent` answers at the users.
-  for (const agent of fleet.agents) {
-    agent.onFrame = (f) => {
-      if (f.type === 'error') return countError(f.code)
-      if (f.type !== 'message') return
-      const text = (f.content as { text?: unknown } | undefined)?.text
-      if (typeof text !== 'string' || !text.startsWith(textPrefix)) return
-      const k = Number(text.slice(textPrefix.length, text.indexOf(':', textPrefix.length)))
-      if (!(k >= 0 && k < total)) return
-      if (delivered[k] === 1) {
-        tally.duplicates += 1
-        return
-      }
-      const now = performance.now()
-      delivered[k] = 1
-      tally.delivered += 1
-      tally.lastDeliveryAt = now
-      receipt.recordMs(now - dueAt(k))
-    }
-  }
-  for (const { socket } of fleet.users) {
-    socket.onFrame = (f) => {
-      if (f.type === 'error') return countError(f.code)
-      const id = f.clientMsgId
-      if (f.type !== 'sent' || typeof id !== 'string' || !id.startsWith(idPrefix)) return
-      const k = Number(id.slice(idPrefix.length))
-      if (!(k >= 0 && k < total) || answered[k] === 1) return
-      answered[k] = 1
-      tally.answered += 1
-      sentRtt.recordMs(performance.now() - dueAt(k))
-    }
-  }
-
+  const step = new StepRecorder(o.step, total, 1000 / o.rate)
+  step.attach(fleet)
   const serverBefore = await server.sample()
   const commitsBefore = await server.commits?.()
   const genBefore = sampleProcess()
 
-  // 2. Send on schedule; one timer, every due message sent when it fires.
-  t0 = performance.now() + START_DELAY_MS
+  // 1. Send on schedule: one timer, and every message due by the time it fires goes out.
+  const t0 = performance.now() + START_DELAY_MS
+  step.start(t0)
   let next = 0
   await new Promise<void>((done) => {
     const tick = (): void => {
-      for (let now = performance.now(); next < total && dueAt(next) <= now; next++) {
+      for (let now = performance.now(); next < total && step.dueAt(next) <= now; next++) {
         const user = fleet.users[next % fleet.users.length]
-        user.socket.send({
-          type: 'send',
-          clientMsgId: `${idPrefix}${next}`,
-          conversationId: user.conversationId,
-          content: { format: 'text', text: `${textPrefix}${next}:${PAD}` },
-        })
-        lag.recordMs(now - dueAt(next))
+        user.socket.send(step.frameFor(next, user))
+        step.sendLag.recordMs(now - step.dueAt(next))
         now = performance.now()
       }
       if (next >= total) return done()
-      setTimeout(tick, Math.max(0, Math.floor(dueAt(next) - performance.now())))
+      setTimeout(tick, Math.max(0, Math.floor(step.dueAt(next) - performance.now())))
     }
     setTimeout(tick, START_DELAY_MS)
   })
 
-  // 3. Drain: bounded by the step's end plus the drain time.
-  const deadline = dueAt(total) + o.drainMs
-  while ((tally.delivered < total || tally.answered < total) && performance.now() < deadline) {
-    await pause(5)
-  }
-
+  // 2. Drain: bounded by the step's end plus the drain time.
+  const deadline = step.dueAt(total) + o.drainMs
+  while (!step.complete && performance.now() < deadline) await pause(5)
   const genDelta = diffSamples(genBefore, sampleProcess())
   const serverDelta = diffSamples(serverBefore, await server.sample())
   const commitsAfter = await server.commits?.()
-  for (const agent of fleet.agents) agent.onFrame = () => {}
-  for (const { socket } of fleet.users) socket.onFrame = () => {}
+  step.detach(fleet)
 
-  // 4. Figures.
-  const spanSeconds = Math.max(o.seconds, (tally.lastDeliveryAt - t0) / 1000)
-  const sendToReceipt = receipt.summary()
+  // 3. Figures.
+  const sendToReceipt = step.receipt.summary()
   const keptUp =
-    tally.delivered >= KEEP_UP_SHARE * total && (sendToReceipt.p99Ms ?? Infinity) <= KEEP_UP_P99_MS
-  const busiest = Math.max(serverDelta.eventLoopUtilization, genDelta.eventLoopUtilization)
+    step.delivered >= KEEP_UP_SHARE * total && (sendToReceipt.p99Ms ?? Infinity) <= KEEP_UP_P99_MS
+  const serverElu = serverDelta.eventLoopUtilization
+  const genElu = genDelta.eventLoopUtilization
   const limitedBy =
-    keptUp && busiest < SATURATED_ELU
+    keptUp && Math.max(serverElu, genElu) < SATURATED_ELU
       ? 'none'
-      : genDelta.eventLoopUtilization > serverDelta.eventLoopUtilization
+      : genElu > serverElu
         ? 'load generator'
         : 'server'
+  const spanSeconds = Math.max(o.seconds, (step.lastDeliveryAt - t0) / 1000)
 
   return {
     rate: o.rate,
     seconds: o.seconds,
     scheduled: total,
-    delivered: tally.delivered,
-    duplicates: tally.duplicates,
-    sentAnswers: tally.answered,
-    errors,
-    deliveredPerSecond: round(tally.delivered / spanSeconds),
+    delivered: step.delivered,
+    duplicates: step.duplicates,
+    sentAnswers: step.answered,
+    errors: step.errors,
+    deliveredPerSecond: round(step.delivered / spanSeconds),
     sendToReceipt,
-    sentRoundTrip: sentRtt.summary(),
-    sendLag: lag.summary(),
+    sentRoundTrip: step.sentRoundTrip.summary(),
+    sendLag: step.sendLag.summary(),
     server: {
       ...serverDelta,
       cpuMicrosPerMessage:
-        tally.delivered > 0 ? round(serverDelta.cpuMicros / tally.delivered) : null,
+        step.delivered > 0 ? round(serverDelta.cpuMicros / step.delivered) : null,
     },
     loadGenerator: genDelta,
     ...(commitsBefore &&
       commitsAfter && {
-        commits: {
-          fsyncsPerSecond: round(
-            (commitsAfter.transactions - commitsBefore.transactions) / (serverDelta.wallMs / 1000),
-          ),
-          eventsPerMessage: round(
-            (commitsAfter.events - commitsBefore.events) / Math.max(1, tally.delivered),
-          ),
-          appendsPerCommit: round(
-            (commitsAfter.appends - commitsBefore.appends) /
-              Math.max(1, commitsAfter.transactions - commitsBefore.transactions),
-          ),
-        },
+        commits: commitFigures(commitsBefore, commitsAfter, serverDelta.wallMs, step.delivered),
       }),
     keptUp,
     limitedBy,
+  }
+}
+
+type Commits = { transactions: number; appends: number; events: number }
+
+function commitFigures(before: Commits, after: Commits, wallMs: number, messages: number) {
+  const transactions = after.transactions - before.transactions
+  return {
+    fsyncsPerSecond: round(transactions / (wallMs / 1000)),
+    eventsPerMessage: round((after.events - before.events) / Math.max(1, messages)),
+    appendsPerCommit: round((after.appends - before.appends) / Math.max(1, transactions)),
   }
 }
 

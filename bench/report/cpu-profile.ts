@@ -34,6 +34,11 @@ export interface ProfileSummary {
   functions: SelfTime[]
   /** Self time by area: a src/ folder, an npm package, node internals, GC, native code. */
   areas: SelfTime[]
+  /**
+   * Self time charged to the innermost Parley (src/) function on the stack: library and native
+   * time (a SQLite commit, a JSON.parse) lands on the Parley code that asked for it.
+   */
+  owners: SelfTime[]
 }
 
 /** A window on the monotonic clock (µs), the clock V8 stamps profile samples with. */
@@ -55,8 +60,19 @@ export function summarizeProfile(
 ): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parents = new Map<number, number>()
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parents.set(child, node.id)
   const functions = new Map<string, number>()
   const areas = new Map<string, number>()
+  const owners = new Map<string, number>()
+  const ownerOf = (id: number): string => {
+    for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+      const frame = byId.get(at)?.callFrame
+      if (frame && frame.url.includes('/src/')) return nameOf(frame)
+    }
+    return '(outside src/: sockets, timers, GC)'
+  }
   let idleMicros = 0
 
   let at = profile.startTime
@@ -66,16 +82,17 @@ export function summarizeProfile(
     at += micros
     if (window && (at < window.from || at > window.to)) return
     if (!node || micros <= 0) return
-    const { functionName, url, lineNumber } = node.callFrame
+    const { functionName, url } = node.callFrame
     if (functionName === '(idle)') {
       idleMicros += micros
       return
     }
-    const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : ''
-    const name = `${functionName || '(anonymous)'}${where ? ` ${where}` : ''}`
+    const name = nameOf(node.callFrame)
     functions.set(name, (functions.get(name) ?? 0) + micros)
     const area = areaOf(functionName, url)
     areas.set(area, (areas.get(area) ?? 0) + micros)
+    const owner = ownerOf(id)
+    owners.set(owner, (owners.get(owner) ?? 0) + micros)
   })
 
   const totalMicros = window
@@ -100,7 +117,13 @@ export function summarizeProfile(
     idleMs: Math.round(idleMicros / 1000),
     functions: ranked(functions, TOP_FUNCTIONS),
     areas: ranked(areas, 20),
+    owners: ranked(owners, TOP_FUNCTIONS),
   }
+}
+
+function nameOf(frame: CpuProfile['nodes'][number]['callFrame']): string {
+  const where = frame.url ? ` ${shortUrl(frame.url)}:${frame.lineNumber + 1}` : ''
+  return `${frame.functionName || '(anonymous)'}${where}`
 }
 
 /** A path short enough to read: from dist/src or node_modules on, or a node: module. */

@@ -27,6 +27,11 @@ export interface BenchReport {
     seconds: number
     command: string
     dataDir: string
+    /**
+     * The machine's 1-minute load average as the run started and ended: this bench shares its
+     * cores, and anything above ~0.5 means other work competed with it.
+     */
+    loadAverage: { start: number; end: number }
   }
   environment: Environment
   throughput: ThroughputReport | null

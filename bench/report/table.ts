@@ -1,4 +1,5 @@
 import type { StepResult } from '../load/open-loop'
+import type { ProfileSummary } from './cpu-profile'
 import type { BenchReport } from './report'
 
 type Cell = string | number | null | undefined
@@ -30,9 +31,12 @@ export function renderReport(r: BenchReport): string {
         .join(', '),
   )
   out.push(`${e.cpuModel}, ${e.cores} cores, ${e.memoryGiB} GiB, ${e.os}`)
+  const load = r.meta.loadAverage
+  out.push(`load average (1 min) at start ${load.start}, at end ${load.end}`)
   const f = e.fsyncProbe
   out.push(
-    `fsync probe (${f.count} x 512 B): ${f.fsyncsPerSecond}/s, p50 ${f.latency.p50Ms} ms, p99 ${f.latency.p99Ms} ms`,
+    `fsync probe (${f.count} x 512 B): ${f.fsyncsPerSecond}/s, ` +
+      `p50 ${f.latency.p50Ms} ms, p99 ${f.latency.p99Ms} ms`,
   )
   out.push('')
   out.push(
@@ -52,7 +56,8 @@ export function renderReport(r: BenchReport): string {
     const t = r.throughput
     out.push(
       '',
-      `Throughput: ${t.pairs} pairs (${t.connections} sockets), open loop, latency from the intended send time`,
+      `Throughput: ${t.pairs} pairs (${t.connections} sockets), open loop, ` +
+        'latency from the intended send time',
     )
     const steps = [
       ...t.parley.steps.map((s) => ['Parley', s] as const),
@@ -72,7 +77,8 @@ export function renderReport(r: BenchReport): string {
     const i = r.idle
     out.push(
       '',
-      `Idle: ${i.connections} connections over ${i.clientProcesses} client processes, heartbeat every ${i.heartbeatMs} ms`,
+      `Idle: ${i.connections} connections over ${i.clientProcesses} client processes, ` +
+        `heartbeat every ${i.heartbeatMs} ms`,
     )
     out.push(
       renderTable(
@@ -155,25 +161,7 @@ export function renderReport(r: BenchReport): string {
     out.push(`projections caught up at (s): ${JSON.stringify(p.rebuild.projectionSeconds)}`)
   }
 
-  for (const profile of r.profiles) {
-    out.push(
-      '',
-      `CPU profile of the ${profile.scenario} server, ${profile.span} (${profile.file}): ` +
-        `${profile.totalMs} ms, ${profile.idleMs} ms idle`,
-    )
-    out.push(
-      renderTable(
-        ['Function (self time)', 'ms', 'busy %'],
-        profile.functions.slice(0, 15).map((s) => [s.name, s.selfMs, pct(s.busyShare)]),
-      ),
-    )
-    out.push(
-      renderTable(
-        ['Area (self time)', 'ms', 'busy %'],
-        profile.areas.map((s) => [s.name, s.selfMs, pct(s.busyShare)]),
-      ),
-    )
-  }
+  for (const profile of r.profiles) out.push('', renderProfile(profile))
   for (const failure of r.failures) out.push('', `FAILED ${failure.scenario}: ${failure.error}`)
   return out.join('\n')
 }
@@ -191,6 +179,7 @@ const STEP_HEADERS = [
   'Server CPU',
   'Server ELU',
   'Gen CPU',
+  'Gen lag p99',
   'fsyncs/s',
   'Kept up',
 ]
@@ -209,7 +198,21 @@ function stepRow(label: string, s: StepResult): Cell[] {
     pct(s.server.cpuCoreShare),
     pct(s.server.eventLoopUtilization),
     pct(s.loadGenerator.cpuCoreShare),
+    s.sendLag.p99Ms,
     s.commits?.fsyncsPerSecond,
     s.keptUp ? 'yes' : `no (${s.limitedBy})`,
   ]
+}
+
+/** A profile summary: its top functions by self time, its areas and the src/ code charged. */
+export function renderProfile(profile: ProfileSummary): string {
+  const rows = (list: ProfileSummary['functions'], limit: number) =>
+    list.slice(0, limit).map((s) => [s.name, s.selfMs, pct(s.busyShare)])
+  return [
+    `CPU profile (${profile.scenario}; ${profile.span}; ${profile.file}): ` +
+      `${profile.totalMs} ms, ${profile.idleMs} ms idle`,
+    renderTable(['Function (self time)', 'ms', 'busy %'], rows(profile.functions, 15)),
+    renderTable(['Area (self time)', 'ms', 'busy %'], rows(profile.areas, 20)),
+    renderTable(['Charged to src/ function', 'ms', 'busy %'], rows(profile.owners, 15)),
+  ].join('\n')
 }

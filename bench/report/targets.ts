@@ -161,7 +161,8 @@ function replayTargets({ replay }: Input): TargetVerdict[] {
       `>= ${TARGETS.readAllVsRawScan}x`,
       (v) => v >= TARGETS.readAllVsRawScan,
       replay
-        ? `${replay.readAll.eventsPerSecond} vs ${replay.rawScan.eventsPerSecond} events/s, ${events}`
+        ? `${replay.readAll.eventsPerSecond} vs ${replay.rawScan.eventsPerSecond} events/s, ` +
+            `${events}`
         : undefined,
     ),
     verdict(

@@ -7,6 +7,7 @@ import { startProjection } from '../../src/projections/projection'
 import { allProjections } from '../../src/projections/readmodels'
 import type { BenchPlan } from '../plan'
 import { withTimeout } from '../support/child'
+import { profileWhile } from '../support/inspector-profile'
 import type { Progress } from '../support/progress'
 import { writeLog, type WrittenLog } from '../replay/write-log'
 
@@ -37,6 +38,8 @@ export async function runReplay(o: {
   plan: BenchPlan['replay']
   dataDir: string
   progress: Progress
+  /** Profile the rebuild (in this process) into this directory. */
+  profileDir?: string
 }): Promise<ReplayReport> {
   const dir = join(o.dataDir, 'replay')
   mkdirSync(dir, { recursive: true })
@@ -52,14 +55,14 @@ export async function runReplay(o: {
     o.progress.note(`replay: raw scan ${rawScan.eventsPerSecond}/s`)
     const readAll = await scanPort(path)
     o.progress.note(`replay: readAll ${readAll.eventsPerSecond}/s`)
-    const rebuild = await rebuildReadModels(
-      path,
-      join(dir, 'read-models.sqlite'),
-      log.events,
-      o.plan,
-    )
+    const rebuildAll = () =>
+      rebuildReadModels(path, join(dir, 'read-models.sqlite'), log.events, o.plan)
+    const rebuild = o.profileDir
+      ? await profileWhile(o.profileDir, 'rebuild', rebuildAll)
+      : await rebuildAll()
     o.progress.note(
-      `replay: rebuild ${rebuild.eventsPerSecond}/s${rebuild.complete ? '' : ' (stopped at the limit)'}`,
+      `replay: rebuild ${rebuild.eventsPerSecond}/s` +
+        (rebuild.complete ? '' : ' (stopped at the limit)'),
     )
     return { log, rawScan, readAll, rebuild }
   } finally {
@@ -73,7 +76,8 @@ function scanRaw(path: string): ReplayReport['rawScan'] {
   let events = 0
   const rows = db
     .prepare(
-      'SELECT position, id, stream, revision, type, data, metadata, recorded_at FROM events ORDER BY position',
+      'SELECT position, id, stream, revision, type, data, metadata, recorded_at ' +
+        'FROM events ORDER BY position',
     )
     .iterate() as IterableIterator<{ data: string }>
   for (const row of rows) {
