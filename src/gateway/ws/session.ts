@@ -92,10 +92,12 @@ export class ClientSession implements Connection {
     this.socket.send(JSON.stringify(frame))
   }
 
+  /** Closes from the server's side and records the disconnect at once, not after the handshake. */
   close(code: number, reason: string): void {
     if (code === HEARTBEAT_TIMEOUT_CLOSE.code) this.closeReason = DisconnectReason.HeartbeatTimeout
     if (code === CloseCode.ServerShutdown) this.closeReason = DisconnectReason.ServerShutdown
     this.socket.close(code, reason)
+    void this.recordDisconnect()
   }
 
   /**
