@@ -13,7 +13,7 @@ import { writeLog, type WrittenLog } from '../replay/write-log'
 
 export interface ReplayReport {
   log: WrittenLog
-  /** better-sqlite3 iterating every row in position order, JSON.parse of each event's data. */
+  /** better-sqlite3 iterating every row (as arrays) in position order, JSON.parse of the data. */
   rawScan: { events: number; seconds: number; eventsPerSecond: number }
   /** The event-store port: `readAll()` from the start, every event decoded. */
   readAll: { events: number; seconds: number; eventsPerSecond: number }
@@ -70,6 +70,10 @@ export async function runReplay(o: {
   }
 }
 
+/**
+ * The fastest plain scan found for this table: one statement over every row as arrays (rows as
+ * objects, or pages of 1000, measured 20-30 % slower here), the data column parsed.
+ */
 function scanRaw(path: string): ReplayReport['rawScan'] {
   const db = new Database(path, { readonly: true })
   const started = performance.now()
@@ -79,9 +83,10 @@ function scanRaw(path: string): ReplayReport['rawScan'] {
       'SELECT position, id, stream, revision, type, data, metadata, recorded_at ' +
         'FROM events ORDER BY position',
     )
-    .iterate() as IterableIterator<{ data: string }>
+    .raw(true)
+    .iterate() as IterableIterator<unknown[]>
   for (const row of rows) {
-    if (JSON.parse(row.data) !== undefined) events += 1
+    if (JSON.parse(row[5] as string) !== undefined) events += 1
   }
   const seconds = (performance.now() - started) / 1000
   db.close()

@@ -18,6 +18,8 @@ export interface RpcReply {
 export interface ProcessSample {
   /** process.cpuUsage(), user + system, µs since the process started. */
   cpuMicros: number
+  /** The kernel's part of `cpuMicros` (system calls: socket writes, fsync, page cache). */
+  cpuSystemMicros: number
   /** performance.eventLoopUtilization() raw counters, to be diffed by the parent. */
   elu: { idle: number; active: number }
   wallMs: number
@@ -43,6 +45,7 @@ export function sampleProcess(gc = false): ProcessSample {
   const mem = process.memoryUsage()
   return {
     cpuMicros: cpu.user + cpu.system,
+    cpuSystemMicros: cpu.system,
     elu: { idle: elu.idle, active: elu.active },
     wallMs: performance.now(),
     monotonicMicros: Number(process.hrtime.bigint() / 1000n),
@@ -101,6 +104,8 @@ export interface ProcessDelta {
   cpuMicros: number
   /** CPU time as a share of one core over the interval. */
   cpuCoreShare: number
+  /** The kernel's part of it. */
+  systemCoreShare: number
   /** Share of the interval the event loop was busy (blocking fsyncs included). */
   eventLoopUtilization: number
   /** The interval on the process's monotonic clock, in µs. */
@@ -116,6 +121,8 @@ export function diffSamples(before: ProcessSample, after: ProcessSample): Proces
     wallMs,
     cpuMicros,
     cpuCoreShare: wallMs > 0 ? cpuMicros / (wallMs * 1000) : 0,
+    systemCoreShare:
+      wallMs > 0 ? (after.cpuSystemMicros - before.cpuSystemMicros) / (wallMs * 1000) : 0,
     eventLoopUtilization: active + idle > 0 ? active / (active + idle) : 0,
     monotonicSpan: { from: before.monotonicMicros, to: after.monotonicMicros },
   }
