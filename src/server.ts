@@ -10,6 +10,7 @@ import { ConversationCommands, type Clock } from './infra/commands/conversation-
 import { DeskCommands } from './infra/commands/desk-commands'
 import { PresenceCommands } from './infra/commands/presence-commands'
 import { ConfigError, type Config } from './infra/config/config'
+import { EVENTS_FILE, READ_MODELS_FILE } from './infra/data-files'
 import type { EventStore } from './infra/eventstore/port'
 import { lockDataDir } from './infra/lock/data-dir-lock'
 import { createSqliteEventStore } from './infra/eventstore/sqlite'
@@ -24,9 +25,7 @@ import { PresenceMonitor } from './projections/presence/presence-monitor'
 import { startProjection, type ProjectionRunner } from './projections/projection'
 import { allProjections } from './projections/readmodels'
 
-/** File names of the embedded stores inside PARLEY_DATA_DIR. */
-export const EVENTS_FILE = 'events.sqlite'
-export const READ_MODELS_FILE = 'read-models.sqlite'
+export { EVENTS_FILE, READ_MODELS_FILE } from './infra/data-files'
 /** Longest an HTTP read waits for the read models to catch up with what is committed. */
 export const READ_YOUR_WRITES_TIMEOUT_MS = 2000
 

@@ -9,6 +9,7 @@ import { ReadModelGenerationError, type ReadModelStore } from '../../infra/readm
 import type { Projection } from '../../projections/projection'
 import { allProjections } from '../../projections/readmodels'
 import type { ProgressListener, RebuildProgress } from '../../projections/rebuild/meter'
+import { EVENTS_FILE, READ_MODELS_FILE } from '../../infra/data-files'
 import type { CliIo } from '../main'
 
 /** What `rebuild` and `verify` use beyond CliIo: a terminal to draw the progress bar on. */
@@ -90,7 +91,6 @@ export async function withStores(
   }
 
   // Loaded only when asked for, so `parley token` stays light.
-  const { EVENTS_FILE, READ_MODELS_FILE } = await import('../../server')
   const { createSqliteEventStore } = await import('../../infra/eventstore/sqlite')
   const { createSqliteReadModelStore } = await import('../../infra/readmodel/sqlite')
 

@@ -1,3 +1,4 @@
+import { EVENTS_FILE } from '../../infra/data-files'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ParleyError } from '../../domain/shared/errors'
@@ -6,13 +7,8 @@ import type { EventStore, RecordedEvent } from '../../infra/eventstore/port'
 import { createSqliteEventStore } from '../../infra/eventstore/sqlite'
 import type { EventFilter } from './replay-options'
 
-/**
- * The event log's file name in the data directory. It must equal `EVENTS_FILE` in src/server.ts
- * (a test checks it); it is repeated here because loading the server module for one constant
- * would pull fastify and the gateway into every replay. It can go once the constant moves to
- * the event-store layer.
- */
-export const REPLAY_EVENTS_FILE = 'events.sqlite'
+/** The event log's file name in the data directory (shared with the server). */
+export const REPLAY_EVENTS_FILE = EVENTS_FILE
 
 /**
  * Rows per page when a replay reads the embedded log: 500. A page's events stay alive until they
