@@ -59,6 +59,8 @@ export class ParleyClient {
   private initialised: Promise<void> | undefined
   private lastConversation: string | undefined
   private readonly unfollowed = new Set<string>()
+  /** Conversations the server called closed before their `closed` notice arrived. */
+  private readonly closedHints = new Set<string>()
   private closes: { conversationId: string; resolve(): void; reject(err: Error): void }[] = []
 
   constructor(options: ParleyClientOptions) {
@@ -85,6 +87,7 @@ export class ParleyClient {
       maxInFlight: o.maxInFlight,
       write: (frame) => this.connection.send(frame),
       currentConversation: () => this.currentConversation(),
+      conversationClosed: (id) => this.closedHints.add(id),
       onChange: () => this.outboxChanged(),
       onConfirmed: (entry, frame) => this.confirmed(entry, frame),
     })
@@ -363,7 +366,8 @@ export class ParleyClient {
 
   private currentConversation(): string | undefined {
     if (this.self?.role !== 'user' || this.lastConversation === undefined) return undefined
-    return this.timeline.isClosed(this.lastConversation) ? undefined : this.lastConversation
+    const id = this.lastConversation
+    return this.timeline.isClosed(id) || this.closedHints.has(id) ? undefined : id
   }
 
   private flushCloses(): void {
