@@ -335,7 +335,7 @@ export class ParleyClient {
 
   private afterIngest(conversationId: string): void {
     if (this.timeline.hasGap(conversationId)) {
-      this.catchUp.request(conversationId, this.options.gapFillDelayMs)
+      this.catchUp.request(conversationId, this.options.gapFillDelayMs, true)
     }
   }
 
