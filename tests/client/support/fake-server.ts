@@ -40,6 +40,7 @@ export class FakeConnection {
   constructor(
     readonly who: Who,
     readonly socket: FakeSocket,
+    readonly openedAt: number,
   ) {}
 }
 
@@ -120,7 +121,7 @@ export class FakeServer {
       return
     }
     socket.readyState = 1
-    const connection = new FakeConnection(who, socket)
+    const connection = new FakeConnection(who, socket, this.clock.now())
     socket.connection = connection
     this.connections.push(connection)
     socket.onopen?.({})
