@@ -1,8 +1,8 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { connect, seqsOf, text, uniqueId, world } from './support/harness'
 
 /** An agent client with an open conversation on the fake server, and its user's identity. */
-async function agentWithConversation(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function agentWithConversation(t: Test) {
   const env = world()
   const agentId = uniqueId('agent')
   const userId = uniqueId('user')
