@@ -156,3 +156,51 @@ t.test('acknowledges in batches no larger than the protocol allows', async (t) =
   t.equal(new Set(env.server.ackedBy('agent', agentId)).size, 1_500, 'every item acked')
   void conversationId
 })
+
+t.test('a gap the server refuses to fill is released in seq order and reported', async (t) => {
+  const env = world()
+  const agentId = uniqueId('agent')
+  const user = { role: 'user', id: uniqueId('user') }
+  // The conversation now belongs to another agent: history answers 403 to this one.
+  const conversationId = env.server.open(user.id, uniqueId('other-agent'))
+  const agent = connect(t, env, { role: 'agent', id: agentId })
+  await env.clock.advance(10)
+  const me = { role: 'agent', id: agentId }
+  env.server.append(conversationId, { from: user, content: text('one') }, [])
+  env.server.append(conversationId, { from: user, content: text('three') }, [])
+  env.server.append(conversationId, { from: user, content: text('two') }, [])
+  env.server.pushTo(me, conversationId, env.server.entry(conversationId, 3))
+  env.server.pushTo(me, conversationId, env.server.entry(conversationId, 2))
+  await env.clock.advance(5_000)
+
+  t.same(seqsOf(agent.items, conversationId), [2, 3], 'held items delivered in seq order')
+  t.match(agent.errors, [{ code: 'gap_unfilled', status: 403, conversationId }])
+  t.equal(env.server.historyRequests.length, 1, 'asked once, no retry loop on a refusal')
+})
+
+t.test('a user learns the conversation from a push and names it on the next send', async (t) => {
+  const env = world()
+  const userId = uniqueId('user')
+  const conversationId = env.server.open(userId, uniqueId('agent'))
+  const user = connect(t, env, { role: 'user', id: userId })
+  await env.clock.advance(10)
+  env.server.append(conversationId, { event: 'queued', position: 1 }, [
+    { role: 'user', id: userId },
+  ])
+  await env.clock.advance(500)
+  t.match(user.items, [{ kind: 'system', event: 'queued', position: 1, seq: 1, own: false }])
+
+  user.client.send({ content: text('still there?') })
+  await env.clock.advance(500)
+  const [send] = env.server.framesFrom('user', userId, 'send')
+  t.equal(send.conversationId, conversationId, 'named, so a retry cannot open a new one')
+
+  env.server.append(conversationId, { event: 'closed', reason: 'agent_closed' }, [
+    { role: 'user', id: userId },
+  ])
+  await env.clock.advance(500)
+  user.client.send({ content: text('new question') })
+  await env.clock.advance(500)
+  const [, next] = env.server.framesFrom('user', userId, 'send')
+  t.notOk('conversationId' in next, 'after the closed notice, a send opens the next conversation')
+})
