@@ -60,6 +60,11 @@ export function AgentPage(props: {
   const items = shown ? view.timeline.items(shown) : []
   const isClosed = shown !== null && (view.timeline.isClosed(shown) || !openIds.includes(shown))
 
+  // The first conversation shown stays chosen when newer ones arrive, until the agent switches.
+  useEffect(() => {
+    if (selected === null && shown !== null) setSelected(shown)
+  }, [selected, shown])
+
   // What is on screen counts as read.
   useEffect(() => {
     if (shown && items.length) viewedSeq.current.set(shown, items[items.length - 1].seq)

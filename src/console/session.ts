@@ -6,7 +6,7 @@ export interface SessionView {
   status: ConnectionStatus
   outgoing: readonly OutgoingMessage[]
   timeline: Timeline
-  /** The last error the server or the SDK reported, for the status bar. */
+  /** The last error not about one send (those show on the send), until the socket reopens. */
   lastError: { code: string; message: string } | null
   /** Bumped on every change, so a page can tell one view from the next. */
   version: number
@@ -42,6 +42,7 @@ export class ChatSession {
       }),
       this.client.on('status', (status) => {
         this.view.status = status
+        if (status === 'open') this.view.lastError = null
         this.changed()
       }),
       this.client.on('outgoing', (outgoing) => {
@@ -49,6 +50,8 @@ export class ChatSession {
         this.changed()
       }),
       this.client.on('error', (error) => {
+        // A refused send shows on the message itself, with Retry.
+        if (error.clientMsgId !== undefined) return
         this.view.lastError = { code: error.code, message: error.message }
         this.changed()
       }),
