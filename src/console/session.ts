@@ -67,11 +67,28 @@ export class ChatSession {
     await this.client.close()
   }
 
-  /** Asks the SDK to catch up on a conversation, once per page load. */
+  /**
+   * Shows a conversation, once per page load: the SDK follows it from its stored contiguous
+   * mark, and the history before that mark is read once over HTTP. The SDK keeps the mark
+   * across reloads for apps that keep their items; this page keeps none, so without the
+   * backfill a reload would show only what came after it.
+   */
   follow(conversationId: string): void {
     if (this.followed.has(conversationId)) return
     this.followed.add(conversationId)
     this.client.follow(conversationId)
+    this.client.history(conversationId, 0).then(
+      (items) => {
+        let added = false
+        for (const item of items) added = this.view.timeline.add(item) || added
+        if (added) this.changed()
+      },
+      (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err)
+        this.view.lastError = { code: 'history_failed', message }
+        this.changed()
+      },
+    )
   }
 
   /** Calls `listener` after every change; returns the way to stop. */
