@@ -6,10 +6,12 @@ type Of<F extends Content['format']> = Extract<Content, { format: F }>
 const Caption = ({ text }: { text?: string }) => (text ? <p class="caption">{text}</p> : null)
 
 function ImageView({ content }: { content: Of<'image'> }) {
+  const src = safeUrl(content.url)
+  if (!src) return <p class="unknown">Image at an address this page does not load: {content.url}</p>
   return (
     <figure class="media image">
       <img
-        src={safeUrl(content.url)}
+        src={src}
         width={content.width}
         height={content.height}
         alt={content.text ?? 'image'}

@@ -86,8 +86,9 @@ export function MessageList(
   },
 ) {
   const end = useRef<HTMLLIElement>(null)
-  const count = props.items.length + props.outgoing.length
-  useEffect(() => end.current?.scrollIntoView({ block: 'end' }), [count])
+  // A new entry, or a send turning failed (its error line and Retry), scrolls to the end.
+  const shape = `${props.items.length}:${props.outgoing.map((m) => m.state).join()}`
+  useEffect(() => end.current?.scrollIntoView({ block: 'end' }), [shape])
 
   return (
     <ol class="timeline">

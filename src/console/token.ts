@@ -41,7 +41,7 @@ export function tokenProblem(
   const claims = readClaims(token)
   if (!claims) return 'This is not a Parley token (a JWT from `npx parley token`).'
   if (claims.role !== role)
-    return `This page needs a ${role} token; this one is for a ${claims.role}.`
+    return `This page needs a ${role} token; this one has the role ${claims.role}.`
   if (claims.exp !== undefined && claims.exp * 1000 <= now) return 'This token has expired.'
   return null
 }

@@ -55,6 +55,7 @@ t.test(
       'the agent sees the first message',
     )
     await a.locator('.seats', { hasText: '1 / 2 seats' }).waitFor()
+    await screenshot(c, 'chat-customer-assigned')
 
     // 3. Every format, both ways.
     await compose(a, 'text', { text: 'Hi! Let me look that up.' })
@@ -110,7 +111,9 @@ t.test(
     const loaded = (page: typeof c, selector: string) =>
       page.$$eval(selector, (imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth > 0))
     await c.waitForFunction(() =>
-      [...document.querySelectorAll('.chat img')].every((i) => (i as HTMLImageElement).complete),
+      Array.from(document.querySelectorAll('.chat img')).every(
+        (i) => (i as HTMLImageElement).complete,
+      ),
     )
     t.same(await loaded(c, '.chat .media.image img'), [true, true], 'images load under the CSP')
     t.equal(
@@ -124,6 +127,7 @@ t.test(
     const failed = c.locator('.chat [data-state="failed"]')
     await failed.locator('.retry').waitFor()
     t.match(await failed.textContent(), /invalid_content/, 'the failure names its code')
+    await screenshot(c, 'chat-customer-failed')
     await failed.locator('.retry').click()
     await failed.locator('.retry').waitFor()
     await failed.locator('.discard').click()

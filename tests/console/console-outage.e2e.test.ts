@@ -7,6 +7,7 @@ import {
   drawnIds,
   givenConsoleRig,
   openPage,
+  pasteToken,
   receivedText,
   screenshot,
 } from './support/console-harness'
@@ -20,10 +21,12 @@ t.test('an outage and reloads on both sides lose nothing and show nothing twice'
   const userId = uniqueId('customer')
   const agentId = uniqueId('agent')
   const customerUrl = `${proxy.url}/console/customer?token=${server.token('user', userId)}`
-  const agentUrl = `${server.httpUrl}/console/agent?token=${server.token('agent', agentId, 3)}`
+  // The agent signs in through the paste box: the token then lives in the page's memory only.
+  const agentToken = server.token('agent', agentId, 3)
+  const agentUrl = `${server.httpUrl}/console/agent`
 
   // 1. The agent is at the desk; the customer writes and is answered.
-  const agent = await openPage(t, rig, 'outage-agent', agentUrl)
+  const agent = await openPage(t, rig, 'outage-agent', agentUrl, { paste: agentToken })
   const customer = await openPage(t, rig, 'outage-customer', customerUrl)
   const a = agent.page
   const c = customer.page
@@ -75,8 +78,10 @@ t.test('an outage and reloads on both sides lose nothing and show nothing twice'
   await confirmedText(c, 'just before the reload')
   await receivedText(a, 'just before the reload')
 
-  // 5. The agent reloads mid-conversation too, and answers.
+  // 5. The agent reloads mid-conversation too (the page asks for the token again), answers.
   await a.reload()
+  await a.locator('.token-gate').waitFor()
+  await pasteToken(a, agentToken)
   await connected(a)
   await a.click(`.open-conversations [data-conversation-id="${conversationId}"]`)
   await receivedText(a, 'just before the reload')
