@@ -28,7 +28,9 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 /**
  * Reads the agent's desk over HTTP: their open conversations, their seats in use and, given an
  * admin token, the queue. Agents may not list waiting conversations (docs/protocol.md,
- * "Visibility"), hence the separate token; without one the queue is left null.
+ * "Visibility"), hence the separate token; without one the queue is left null. Known
+ * shortcoming: an agent alone cannot see the queue; revisit when the API offers agents a queue
+ * view (counts, or ids without content).
  */
 export async function readDesk(
   client: ParleyClient,
