@@ -30,6 +30,8 @@ interface Run {
   timer?: unknown
   running: boolean
   again: boolean
+  /** Only a gap asked for this run: skip it if the gap closed by itself meanwhile. */
+  gapOnly: boolean
   failures: number
 }
 
@@ -45,10 +47,15 @@ export class CatchUp {
 
   constructor(private readonly deps: CatchUpDeps) {}
 
-  /** Fetch `conversationId` after `delayMs` (0: at once), unless a fetch is already due. */
-  request(conversationId: string, delayMs = 0): void {
+  /**
+   * Fetch `conversationId` after `delayMs` (0: at once), unless a fetch is already due. With
+   * `gapOnly`, the fetch is skipped if no item waits behind a gap by then.
+   */
+  request(conversationId: string, delayMs = 0, gapOnly = false): void {
     if (this.stopped) return
     const run = this.run(conversationId)
+    const idle = run.timer === undefined && !run.running
+    run.gapOnly = (idle || run.gapOnly) && gapOnly
     if (run.running) {
       run.again = true
       return
@@ -73,6 +80,7 @@ export class CatchUp {
 
   private async execute(conversationId: string, run: Run): Promise<void> {
     if (this.stopped || !this.deps.wanted(conversationId)) return
+    if (run.gapOnly && !this.deps.hasGap(conversationId)) return
     run.running = true
     run.again = false
     const before = this.deps.mark(conversationId)
@@ -116,7 +124,7 @@ export class CatchUp {
   private run(conversationId: string): Run {
     let run = this.runs.get(conversationId)
     if (!run) {
-      run = { running: false, again: false, failures: 0 }
+      run = { running: false, again: false, gapOnly: false, failures: 0 }
       this.runs.set(conversationId, run)
     }
     return run

@@ -1,5 +1,6 @@
 import type { ServerFrame } from '../domain/protocol/frames'
 import { reconnectDelay } from './backoff'
+import { ClientError, ClientErrorCode } from './errors'
 import type { ResolvedOptions } from './options'
 import type { ConnectionStatus, WebSocketLike } from './types'
 
@@ -18,7 +19,8 @@ export interface ConnectionDeps {
   onOpen(): void
   onDown(): void
   onFrame(frame: ServerFrame): void
-  onUnreadable(data: unknown): void
+  /** A frame that is not a JSON object with a type, or a socket that could not be made. */
+  onFault(err: ClientError): void
 }
 
 /**
@@ -97,7 +99,13 @@ export class Connection {
     if (!this.running) return
 
     const url = `${options.baseUrl.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(token)}`
-    const socket = new options.WebSocket(url)
+    let socket: WebSocketLike
+    try {
+      socket = new options.WebSocket(url)
+    } catch (err) {
+      this.deps.onFault(new ClientError(ClientErrorCode.Network, `no socket: ${String(err)}`))
+      return this.retryLater()
+    }
     this.socket = socket
     let opened = false
     const connectTimer = this.after(options.connectTimeoutMs, () => {
@@ -135,15 +143,19 @@ export class Connection {
     try {
       frame = JSON.parse(String(data)) as ServerFrame
     } catch {
-      return this.deps.onUnreadable(data)
+      return this.unreadable()
     }
     if (frame === null || typeof frame !== 'object' || typeof frame.type !== 'string') {
-      return this.deps.onUnreadable(data)
+      return this.unreadable()
     }
     // A heartbeat answer proves a working socket: only then does the backoff start over, so a
     // server that accepts and drops at once is not hammered.
     if (frame.type === 'heartbeat') this.attempt = 0
     this.deps.onFrame(frame)
+  }
+
+  private unreadable(): void {
+    this.deps.onFault(new ClientError(ClientErrorCode.BadResponse, 'unreadable frame'))
   }
 
   private scheduleBeat(): void {

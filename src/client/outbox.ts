@@ -19,6 +19,8 @@ export interface OutboxDeps {
   write(frame: SendFrame): boolean
   /** A user's current open conversation, if known: retries must name it (docs/protocol.md). */
   currentConversation(): string | undefined
+  /** The server said this conversation is closed: stop filling it in. */
+  conversationClosed(conversationId: string): void
   onChange(): void
   onConfirmed(entry: OutboxEntry, frame: SentFrame): void
 }
@@ -118,6 +120,7 @@ export class Outbox {
     } else if (frame.code === 'conversation_closed' && entry.autoConversation) {
       // The retry check runs before the closed check on the server, so the message is not in
       // that conversation: sent without an id it opens the user's next one.
+      this.deps.conversationClosed(entry.conversationId!)
       delete entry.conversationId
       delete entry.autoConversation
     } else {

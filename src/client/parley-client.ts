@@ -1,16 +1,15 @@
 import { BehaviorSubject, Subject, type Observable } from 'rxjs'
-import type { ErrorFrame, ServerFrame, SentFrame } from '../domain/protocol/frames'
-import { Acker } from './acker'
-import { CatchUp } from './catch-up'
+import type { ErrorFrame, ServerFrame } from '../domain/protocol/frames'
+import { reconnectDelay } from './backoff'
 import { createClientMsgId } from './client-msg-id'
 import { Connection } from './connection'
 import { ClientError, ClientErrorCode } from './errors'
-import { HttpApi, type HistoryEntry } from './http-api'
-import { itemFromHistory, itemFromPush, itemFromSent } from './items'
+import { HttpApi } from './http-api'
+import { Inbox } from './inbox'
+import { itemFromHistory } from './items'
 import { resolveOptions, type ParleyClientOptions, type ResolvedOptions } from './options'
 import { Outbox, type OutboxEntry } from './outbox'
 import { Persistence } from './persistence'
-import { Timeline } from './timeline'
 import { tokenParticipant } from './token'
 import type { ChatItem, ConnectionStatus, OutgoingMessage, Participant, SendInput } from './types'
 
@@ -41,24 +40,21 @@ export class ParleyClient {
   readonly items$: Observable<ChatItem> = this.itemsSubject.asObservable()
   /** The connection's status; replays the current one to a new subscriber. */
   readonly status$: Observable<ConnectionStatus> = this.statusSubject.asObservable()
-  /** Own sends not yet confirmed: pending and failed, oldest first. */
+  /** Own sends not yet confirmed: pending and failed, oldest first; replays the current list. */
   readonly outgoing$: Observable<readonly OutgoingMessage[]> = this.outgoingSubject.asObservable()
   /** Server `error` frames and faults of the SDK (history fetches, unreadable frames). */
   readonly errors$: Observable<ClientError> = this.errorsSubject.asObservable()
 
   private readonly http: HttpApi
-  private readonly timeline: Timeline
+  private readonly inbox: Inbox
   private readonly outbox: Outbox
-  private readonly acker: Acker
-  private readonly catchUp: CatchUp
   private readonly connection: Connection
   private persistence: Persistence | undefined
   private self: Participant | undefined
   private lastToken: string | undefined
   private firstToken: string | undefined
-  private initialised: Promise<void> | undefined
-  private lastConversation: string | undefined
-  private readonly unfollowed = new Set<string>()
+  private initialised = false
+  private initFailures = 0
   private closes: { conversationId: string; resolve(): void; reject(err: Error): void }[] = []
 
   constructor(options: ParleyClientOptions) {
@@ -72,11 +68,14 @@ export class ParleyClient {
       token: async () => this.lastToken ?? this.nextToken(),
       ...(typeof o.token === 'function' && { refreshToken: () => this.nextToken() }),
     })
-    this.timeline = new Timeline((item) => this.deliver(item))
-    this.acker = new Acker({
-      clock: o.clock,
-      delayMs: o.ackDelayMs,
+    this.inbox = new Inbox({
+      options: o,
+      http: this.http,
       write: (frame) => this.connection.send(frame),
+      self: () => this.self,
+      emit: (item) => this.itemsSubject.next(item),
+      changed: () => this.persist(),
+      report: (err) => this.report(err),
     })
     this.outbox = new Outbox({
       clock: o.clock,
@@ -84,21 +83,10 @@ export class ParleyClient {
       failAfterMs: o.failAfterMs,
       maxInFlight: o.maxInFlight,
       write: (frame) => this.connection.send(frame),
-      currentConversation: () => this.currentConversation(),
+      currentConversation: () => this.inbox.currentConversation(),
+      conversationClosed: (id) => this.inbox.conversationClosed(id),
       onChange: () => this.outboxChanged(),
-      onConfirmed: (entry, frame) => this.confirmed(entry, frame),
-    })
-    this.catchUp = new CatchUp({
-      clock: o.clock,
-      log: o.logger,
-      pageSize: o.historyPageSize,
-      page: (id, afterSeq, limit) => this.http.historyPage(id, afterSeq, limit),
-      mark: (id) => this.timeline.mark(id),
-      ingest: (id, entries) => this.ingestHistory(id, entries),
-      wanted: (id) => this.wanted(id),
-      hasGap: (id) => this.timeline.hasGap(id),
-      unreadable: (id, err) => this.unreadable(id, err),
-      onError: (err) => this.report(err),
+      onConfirmed: (entry, frame) => this.inbox.confirmed(entry, frame),
     })
     this.connection = new Connection({
       options: o,
@@ -108,8 +96,7 @@ export class ParleyClient {
       onOpen: () => this.opened(),
       onDown: () => this.outbox.disconnected(),
       onFrame: (frame) => this.received(frame),
-      onUnreadable: () =>
-        this.report(new ClientError(ClientErrorCode.BadResponse, 'unreadable frame')),
+      onFault: (err) => this.report(err),
     })
   }
 
@@ -119,26 +106,14 @@ export class ParleyClient {
     if (status === 'closed') throw new Error('this client is closed; make a new one')
     if (status !== 'idle' && status !== 'unauthorized') return
     this.setStatus('connecting')
-    this.initialised ??= this.initialise()
-    this.initialised.then(
-      () => {
-        if (this.statusSubject.value !== 'closed') this.connection.start()
-      },
-      (err) => {
-        this.report(err)
-        this.initialised = undefined
-        this.setStatus('unauthorized')
-      },
-    )
+    void this.boot()
   }
 
   /** Stops for good: acks still waiting go out if the socket is open, then it closes. */
   async close(): Promise<void> {
     if (this.statusSubject.value === 'closed') return
-    this.acker.flush()
-    this.acker.stop()
+    this.inbox.stop()
     this.outbox.stop()
-    this.catchUp.stop()
     this.connection.stop()
     for (const pending of this.closes.splice(0)) {
       pending.reject(new ClientError(ClientErrorCode.Closed, 'client closed'))
@@ -188,28 +163,25 @@ export class ParleyClient {
 
   /** Catches a conversation up from its contiguous mark, now and after every reconnect. */
   follow(conversationId: string): void {
-    this.unfollowed.delete(conversationId)
-    this.timeline.know(conversationId)
-    this.persist()
-    this.catchUp.request(conversationId, 0)
+    this.inbox.follow(conversationId)
   }
 
   /** Stops catching a conversation up on reconnect (pushes for it are still delivered). */
   unfollow(conversationId: string): void {
-    this.unfollowed.add(conversationId)
+    this.inbox.unfollow(conversationId)
   }
 
   /** A conversation's timeline after `afterSeq` (default 0), all pages; not put on `items$`. */
   async history(conversationId: string, afterSeq = 0): Promise<ChatItem[]> {
     const items: ChatItem[] = []
-    let after = afterSeq
-    for (;;) {
-      const page = await this.http.historyPage(conversationId, after, this.options.historyPageSize)
+    const limit = this.options.historyPageSize
+    for (let after = afterSeq; ;) {
+      const page = await this.http.historyPage(conversationId, after, limit)
       for (const entry of page) {
         const item = itemFromHistory(conversationId, entry, this.self)
         if (item) items.push(item)
       }
-      if (page.length < this.options.historyPageSize) return items
+      if (page.length < limit) return items
       after = page[page.length - 1].seq
     }
   }
@@ -241,17 +213,40 @@ export class ParleyClient {
     return this.statusSubject.value
   }
 
-  private async initialise(): Promise<void> {
-    const token = await this.nextToken()
-    this.firstToken = token
-    this.self ??= tokenParticipant(token)
+  /** Reads the first token (for the identity and storage key), restores storage, connects. */
+  private async boot(): Promise<void> {
+    if (!this.initialised) {
+      try {
+        this.firstToken = await this.nextToken()
+      } catch (err) {
+        // The provider may be offline for a moment: try again like a failed connection.
+        this.report(err)
+        const delay = reconnectDelay(
+          this.initFailures++,
+          this.options.reconnect,
+          this.options.random,
+        )
+        this.setStatus('reconnecting')
+        this.options.clock.setTimeout(() => {
+          if (this.statusSubject.value !== 'closed') void this.boot()
+        }, delay)
+        return
+      }
+      this.initialised = true
+      this.self ??= tokenParticipant(this.firstToken)
+      this.restore()
+    }
+    if (this.statusSubject.value !== 'closed') this.connection.start()
+  }
+
+  private restore(): void {
     const { storage, storageKey, logger } = this.options
     if (!storage) return
     const key = storageKey ?? `parley:${this.self?.role ?? 'unknown'}:${this.self?.id ?? 'unknown'}`
     this.persistence = new Persistence(storage, key, logger)
     const saved = this.persistence.load()
     if (saved) {
-      this.timeline.restore(saved.conversations)
+      this.inbox.restore(saved.conversations)
       this.outbox.restore(saved.outgoing)
     }
     this.persist()
@@ -278,11 +273,8 @@ export class ParleyClient {
 
   private opened(): void {
     this.outbox.connected()
-    this.acker.flush()
+    this.inbox.opened()
     this.flushCloses()
-    for (const id of this.timeline.ids()) {
-      if (this.wanted(id)) this.catchUp.request(id, 0)
-    }
   }
 
   private received(frame: ServerFrame): void {
@@ -291,29 +283,13 @@ export class ParleyClient {
         return this.outbox.confirmed(frame)
       case 'message':
       case 'system':
-        return this.pushed(frame)
+        return this.inbox.pushed(frame)
       case 'error':
         return this.refused(frame)
       default:
+        // Heartbeat answers only prove the socket alive; unknown types are ignored (compat).
         return
     }
-  }
-
-  private pushed(frame: Parameters<typeof itemFromPush>[0]): void {
-    const item = itemFromPush(frame, this.self)
-    if (!item) {
-      return this.report(new ClientError(ClientErrorCode.BadResponse, 'push without ids or seq'))
-    }
-    this.lastConversation = item.conversationId
-    // A duplicate means our earlier ack was lost or late: acknowledge it again.
-    if (!this.timeline.ingest(item)) this.acker.add(item.messageId)
-    this.afterIngest(item.conversationId)
-  }
-
-  private confirmed(entry: OutboxEntry, frame: SentFrame): void {
-    this.lastConversation = frame.conversationId
-    this.timeline.ingest(itemFromSent(frame, entry.content, this.self))
-    this.afterIngest(frame.conversationId)
   }
 
   private refused(frame: ErrorFrame): void {
@@ -321,49 +297,6 @@ export class ParleyClient {
     this.outbox.refused(frame)
     const details = frame.clientMsgId !== undefined ? { clientMsgId: frame.clientMsgId } : {}
     this.report(new ClientError(String(frame.code), String(frame.message), details))
-  }
-
-  private ingestHistory(conversationId: string, entries: HistoryEntry[]): void {
-    for (const entry of entries) {
-      const item = itemFromHistory(conversationId, entry, this.self)
-      if (item) this.timeline.ingest(item)
-    }
-  }
-
-  private afterIngest(conversationId: string): void {
-    if (this.timeline.hasGap(conversationId)) {
-      this.catchUp.request(conversationId, this.options.gapFillDelayMs)
-    }
-  }
-
-  /** The app has the item once `next` returns: only then is it acked and the mark stored. */
-  private deliver(item: ChatItem): void {
-    this.itemsSubject.next(item)
-    if (!item.own) this.acker.add(item.messageId)
-    this.persist()
-  }
-
-  private wanted(conversationId: string): boolean {
-    if (this.timeline.hasGap(conversationId)) return true
-    return !this.unfollowed.has(conversationId) && !this.timeline.isClosed(conversationId)
-  }
-
-  private unreadable(conversationId: string, err: ClientError): void {
-    this.unfollowed.add(conversationId)
-    if (this.timeline.hasGap(conversationId)) {
-      this.timeline.release(conversationId)
-      this.report(
-        new ClientError(ClientErrorCode.GapUnfilled, `history refused: ${err.code}`, {
-          status: err.status,
-          conversationId,
-        }),
-      )
-    }
-  }
-
-  private currentConversation(): string | undefined {
-    if (this.self?.role !== 'user' || this.lastConversation === undefined) return undefined
-    return this.timeline.isClosed(this.lastConversation) ? undefined : this.lastConversation
   }
 
   private flushCloses(): void {
@@ -381,7 +314,7 @@ export class ParleyClient {
   }
 
   private persist(): void {
-    this.persistence?.save(this.outbox.list(), this.timeline.marks())
+    this.persistence?.save(this.outbox.list(), this.inbox.marks())
   }
 
   private report(err: unknown): void {

@@ -1,0 +1,93 @@
+import t from 'tap'
+import { ParleyClient } from '../../src/client/parley-client'
+import type { ChatItem, ConnectionStatus } from '../../src/client/types'
+import { fakeToken } from './support/fake-server'
+import { connect, MemoryStorage, seqsOf, text, uniqueId, world } from './support/harness'
+
+t.test('on() hands out the same events as the observables and unsubscribes', async (t) => {
+  const env = world()
+  const agentId = uniqueId('agent')
+  const user = { role: 'user', id: uniqueId('user') }
+  const conversationId = env.server.open(user.id, agentId)
+  const agent = connect(t, env, { role: 'agent', id: agentId }, {}, false)
+  const items: ChatItem[] = []
+  const statuses: ConnectionStatus[] = []
+  const stopItems = agent.client.on('item', (item) => items.push(item))
+  agent.client.on('status', (status) => statuses.push(status))
+  agent.client.start()
+  await env.clock.advance(10)
+
+  const toAgent = [{ role: 'agent', id: agentId }]
+  env.server.append(conversationId, { from: user, content: text('one') }, toAgent)
+  await env.clock.advance(500)
+  stopItems()
+  env.server.append(conversationId, { from: user, content: text('two') }, toAgent)
+  await env.clock.advance(500)
+
+  t.same(seqsOf(items, conversationId), [1], 'no more items after unsubscribing')
+  t.same(seqsOf(agent.items, conversationId), [1, 2])
+  t.same(statuses, ['idle', 'connecting', 'open'])
+})
+
+t.test('closeConversation() writes the close frame once a socket is open', async (t) => {
+  const env = world()
+  const agentId = uniqueId('agent')
+  const conversationId = env.server.open(uniqueId('user'), agentId)
+  const agent = connect(t, env, { role: 'agent', id: agentId }, {}, false)
+  let done = false
+  const closing = agent.client.closeConversation(conversationId).then(() => (done = true))
+  await env.clock.advance(100)
+  t.notOk(done, 'waits while there is no socket')
+
+  agent.client.start()
+  await closing
+  t.match(env.server.framesFrom('agent', agentId, 'close'), [{ conversationId }])
+})
+
+t.test('an agent must name the conversation, and content must be an object', async (t) => {
+  const env = world()
+  const agent = connect(t, env, { role: 'agent', id: uniqueId('agent') }, {}, false)
+  t.throws(() => agent.client.send({ content: text('where?') }), /conversationId/)
+  t.throws(() => agent.client.send({ conversationId: 'c', content: 'hi' as never }), /content/)
+  t.same(agent.pending(), [], 'nothing queued')
+})
+
+t.test('unreadable stored state is ignored and replaced', async (t) => {
+  const env = world()
+  const id = uniqueId('user')
+  const storage = new MemoryStorage()
+  storage.setItem(`parley:user:${id}`, '{"v":1,"outgoing":"garbage"')
+  const user = connect(t, env, { role: 'user', id }, { storage })
+  await env.clock.advance(10)
+  t.equal(user.client.status, 'open', 'started anyway')
+  user.client.send({ content: text('hello') })
+  await env.clock.advance(10)
+  const saved = JSON.parse(storage.getItem(`parley:user:${id}`)!)
+  t.match(saved, { v: 1, outgoing: [], conversations: {} }, 'rewritten in the current shape')
+  t.equal(Object.values(saved.conversations as object)[0].mark, 1, 'with the new mark')
+})
+
+t.test('api() asks a token provider for a fresh token once on 401', async (t) => {
+  const env = world()
+  const id = uniqueId('agent')
+  const clientWith = (tokens: string[]) => {
+    let asked = 0
+    const client = new ParleyClient({
+      baseUrl: 'http://fake.parley',
+      token: () => tokens[Math.min(asked++, tokens.length - 1)],
+      WebSocket: env.server.WebSocket,
+      fetch: env.server.fetch,
+      clock: env.clock,
+    })
+    t.teardown(() => client.close())
+    return { client, asked: () => asked }
+  }
+
+  const renewed = clientWith([fakeToken('agent', id, false), fakeToken('agent', id)])
+  t.same(await renewed.client.api('/v1/conversations'), { conversations: [], nextCursor: null })
+  t.equal(renewed.asked(), 2, 'the refused token was replaced once')
+
+  const refused = clientWith([fakeToken('agent', id, false)])
+  await t.rejects(refused.client.api('/v1/conversations'), { code: 'unauthorized', status: 401 })
+  t.equal(refused.asked(), 2, 'one fresh token, then the 401 is reported')
+})
