@@ -77,7 +77,9 @@ export function AgentPage(props: {
     shown && session.client.send({ conversationId: shown, content })
   const close = () => {
     if (!shown) return
-    session.client.closeConversation(shown).catch(() => session.changed())
+    session.client.closeConversation(shown).catch((err: unknown) => {
+      session.report('close_failed', err)
+    })
   }
 
   return (

@@ -32,7 +32,7 @@ export class ChatSession {
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(token: string, baseUrl: string = location.origin) {
-    this.client = new ParleyClient({ baseUrl, token, storage: window.localStorage })
+    this.client = new ParleyClient({ baseUrl, token, storage: browserStorage() })
     this.unsubscribe.push(
       this.client.on('item', (item) => {
         if (!this.view.timeline.add(item)) return
@@ -83,11 +83,7 @@ export class ChatSession {
         for (const item of items) added = this.view.timeline.add(item) || added
         if (added) this.changed()
       },
-      (err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err)
-        this.view.lastError = { code: 'history_failed', message }
-        this.changed()
-      },
+      (err: unknown) => this.report('history_failed', err),
     )
   }
 
@@ -113,8 +109,26 @@ export class ChatSession {
     )
   }
 
+  /** Shows a page-side failure (a history read, a close) in the status bar. */
+  report(code: string, err: unknown): void {
+    this.view.lastError = { code, message: err instanceof Error ? err.message : String(err) }
+    this.changed()
+  }
+
   changed(): void {
     this.view.version += 1
     for (const listener of this.listeners) listener()
+  }
+}
+
+/**
+ * localStorage, or none where the browser refuses it (storage disabled): the page still works,
+ * only pending sends no longer survive a reload.
+ */
+function browserStorage(): Storage | undefined {
+  try {
+    return window.localStorage
+  } catch {
+    return undefined
   }
 }
