@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { ErrorCode } from '../domain/shared/errors'
 import type { Principal } from '../infra/auth/tokens'
 import { authenticate } from './http/authenticate'
+import { consoleRoutes } from './http/console-routes'
 import { conversationRoutes } from './http/conversation-routes'
 import { errorHandler } from './http/errors'
 import { presenceRoutes } from './http/presence-routes'
@@ -72,5 +73,6 @@ export async function buildApp(services: GatewayServices): Promise<FastifyInstan
   conversationRoutes(app, services)
   presenceRoutes(app, services)
   readModelRoutes(app, services)
+  consoleRoutes(app)
   return app
 }

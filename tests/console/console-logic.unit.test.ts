@@ -1,0 +1,159 @@
+import t from 'tap'
+import type { ChatItem } from '../../src/client'
+import { buildContent, parseCents } from '../../src/console/compose'
+import { noticeText } from '../../src/console/notices'
+import { Timeline, unreadCount } from '../../src/console/timeline'
+import { readClaims, tokenProblem } from '../../src/console/token'
+import { testToken } from '../support/server'
+
+const message = (seq: number, own = false, conversationId = 'c1'): ChatItem => ({
+  kind: 'message',
+  messageId: `${conversationId}-m${seq}`,
+  conversationId,
+  seq,
+  sentAt: 1000 + seq,
+  from: own ? { role: 'agent', id: 'a1' } : { role: 'user', id: 'u1' },
+  content: { format: 'text', text: `#${seq}` },
+  own,
+})
+const notice = (seq: number, event: string, extra: Partial<ChatItem> = {}): ChatItem => ({
+  kind: 'system',
+  messageId: `c1-n${seq}`,
+  conversationId: 'c1',
+  seq,
+  sentAt: 1000 + seq,
+  event: event as ChatItem['event'],
+  own: false,
+  ...extra,
+})
+
+t.test(
+  'the timeline holds each item once, in seq order, whatever order it arrives in',
+  async (t) => {
+    const timeline = new Timeline()
+    t.equal(timeline.add(message(3)), true)
+    t.equal(timeline.add(message(1)), true)
+    t.equal(timeline.add(message(3)), false, 'a repeat is refused')
+    t.equal(timeline.add(notice(2, 'assigned')), true)
+    t.same(
+      timeline.items('c1').map((i) => i.seq),
+      [1, 2, 3],
+    )
+    t.equal(timeline.isClosed('c1'), false)
+    timeline.add(notice(4, 'closed', { reason: 'agent_closed' }))
+    t.equal(timeline.isClosed('c1'), true)
+    t.same(timeline.items('nope'), [])
+  },
+)
+
+t.test('counts as unread what the other side wrote after the last answer or view', async (t) => {
+  const items = [
+    message(1),
+    message(2),
+    message(3, true),
+    message(4),
+    notice(5, 'assigned'),
+    message(6),
+  ]
+  t.equal(unreadCount(items), 2, 'after the own message at seq 3')
+  t.equal(unreadCount(items, 4), 1, 'after what was on screen up to seq 4')
+  t.equal(unreadCount([message(1), message(2)]), 2, 'never answered: all of it')
+  t.equal(unreadCount([]), 0)
+})
+
+t.test('builds content in every format from the composer fields', async (t) => {
+  t.same(buildContent('text', { text: 'hi' }), { content: { format: 'text', text: 'hi' } })
+  t.same(buildContent('image', { url: ' https://x.test/a.png ', width: '800', text: '' }), {
+    content: { format: 'image', url: 'https://x.test/a.png', width: 800 },
+  })
+  t.same(buildContent('video', { url: 'https://x.test/v.mp4', durationSec: '12.5' }), {
+    content: { format: 'video', url: 'https://x.test/v.mp4', durationSec: 12.5 },
+  })
+  t.same(
+    buildContent('order_card', {
+      orderId: 'SO-1',
+      title: 'Kettle',
+      price: '34,9',
+      currency: 'eur',
+    }),
+    {
+      content: {
+        format: 'order_card',
+        orderId: 'SO-1',
+        title: 'Kettle',
+        priceCents: 3490,
+        currency: 'EUR',
+      },
+    },
+  )
+  t.same(
+    buildContent('coupon', {
+      couponId: 'C10',
+      title: '10 off',
+      price: '10',
+      expiresAt: '2026-12-31T23:59:59Z',
+    }),
+    {
+      content: {
+        format: 'coupon',
+        couponId: 'C10',
+        title: '10 off',
+        amountCents: 1000,
+        expiresAt: '2026-12-31T23:59:59Z',
+      },
+    },
+  )
+  t.same(buildContent('text', { text: '   ' }), { problem: 'text is required' })
+  t.same(buildContent('order_card', { orderId: 'SO-1' }), { problem: 'title is required' })
+  t.same(buildContent('image', { url: 'https://x.test', width: 'wide' }), {
+    problem: 'width must be a number',
+  })
+  t.same(buildContent('coupon', { couponId: 'C', title: 'T', price: '1.234' }), {
+    problem: 'price must be an amount like 34.99',
+  })
+  t.equal(parseCents('35'), 3500)
+  t.equal(parseCents('0.05'), 5)
+  t.ok(Number.isNaN(parseCents('-1')))
+})
+
+t.test('words every notice, and a generic line for unknown ones', async (t) => {
+  t.equal(
+    noticeText(notice(1, 'queued', { position: 3 }), 'user'),
+    'Waiting for an agent: number 3 in the queue',
+  )
+  t.equal(
+    noticeText(notice(1, 'assigned', { agentId: 'a1' }), 'user'),
+    'Agent a1 joined the conversation',
+  )
+  t.equal(
+    noticeText(notice(1, 'assigned', { agentId: 'a1' }), 'agent'),
+    'Conversation assigned to you',
+  )
+  t.equal(
+    noticeText(notice(1, 'agent_left'), 'user'),
+    'The agent left; back at the head of the queue',
+  )
+  t.equal(
+    noticeText(notice(1, 'closed', { reason: 'user_left' }), 'agent'),
+    'Conversation closed: closed because the customer left',
+  )
+  t.equal(
+    noticeText(notice(1, 'closed', { reason: 'admin_closed' }), 'user'),
+    'Conversation closed: closed by an administrator',
+  )
+  t.equal(
+    noticeText(notice(1, 'closed', { reason: 'moon_phase' }), 'user'),
+    'Conversation closed: moon_phase',
+  )
+  t.equal(noticeText(notice(1, 'transferred'), 'user'), 'Notice: transferred')
+})
+
+t.test('reads a token and says when it does not fit the page', async (t) => {
+  const agent = testToken('agent', 'a1', 3)
+  t.match(readClaims(agent), { role: 'agent', sub: 'a1', seats: 3 })
+  t.equal(tokenProblem(agent, 'agent'), null)
+  t.match(tokenProblem(agent, 'user'), /needs a user token; this one has the role agent/)
+  t.match(tokenProblem('not-a-token', 'user'), /not a Parley token/)
+  t.equal(readClaims('a.!!!.c'), null)
+  t.match(tokenProblem(agent, 'agent', Date.now() + 48 * 3600_000), /expired/)
+})
