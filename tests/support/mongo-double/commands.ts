@@ -33,7 +33,8 @@ export class Cursors {
 
   more(id: number, batchSize: number | undefined): { ns: string; batch: Document[]; id: number } {
     const cursor = this.open.get(id)
-    if (cursor === undefined) throw new CommandError(43, 'CursorNotFound', `cursor id ${id} not found`)
+    if (cursor === undefined)
+      throw new CommandError(43, 'CursorNotFound', `cursor id ${id} not found`)
     const batch = cursor.docs.splice(0, batchSize ?? cursor.docs.length)
     if (cursor.docs.length === 0) this.open.delete(id)
     return { ns: cursor.ns, batch, id: cursor.docs.length === 0 ? 0 : id }
@@ -106,7 +107,8 @@ const handlers: Record<string, Handler> = {
   ismaster: hello,
   isMaster: hello,
   ping: () => ok(),
-  buildInfo: () => ok({ version: '7.0.0', versionArray: [7, 0, 0, 0], maxBsonObjectSize: MAX_BSON }),
+  buildInfo: () =>
+    ok({ version: '7.0.0', versionArray: [7, 0, 0, 0], maxBsonObjectSize: MAX_BSON }),
   endSessions: () => ok(),
   killSessions: () => ok(),
 

@@ -76,7 +76,11 @@ async function answer(request: Request, state: State, { socket, cursors, id }: C
     }
     reply = await runCommand(command, ctx)
   } catch (err) {
-    const { code = 1, codeName = 'InternalError', labels = [] } = err as {
+    const {
+      code = 1,
+      codeName = 'InternalError',
+      labels = [],
+    } = err as {
       code?: number
       codeName?: string
       labels?: string[]
@@ -107,9 +111,11 @@ export async function startMongoDouble(): Promise<MongoDouble> {
       }
       pending = parsed.rest
       for (const request of parsed.requests) {
-        queue = queue.then(() => answer(request, state, connection)).catch(() => {
-          socket.destroy()
-        })
+        queue = queue
+          .then(() => answer(request, state, connection))
+          .catch(() => {
+            socket.destroy()
+          })
       }
     })
     socket.on('error', () => socket.destroy())

@@ -41,7 +41,8 @@ export function readMessages(buffer: Buffer): { requests: Request[]; rest: Buffe
 function parse(message: Buffer): Request {
   const requestId = message.readInt32LE(4)
   const opCode = message.readInt32LE(12)
-  if (opCode === OpCode.Query) return { requestId, opCode, command: parseQuery(message), moreToCome: false }
+  if (opCode === OpCode.Query)
+    return { requestId, opCode, command: parseQuery(message), moreToCome: false }
   if (opCode !== OpCode.Msg) throw new Error(`unsupported opCode ${opCode}`)
 
   const flags = message.readUInt32LE(HEADER_BYTES)
@@ -52,7 +53,10 @@ function parse(message: Buffer): Request {
     const kind = message[offset++]
     if (kind === 0) {
       const size = message.readInt32LE(offset)
-      command = { ...BSON.deserialize(message.subarray(offset, offset + size), DESERIALIZE), ...command }
+      command = {
+        ...BSON.deserialize(message.subarray(offset, offset + size), DESERIALIZE),
+        ...command,
+      }
       offset += size
       continue
     }
@@ -62,7 +66,7 @@ function parse(message: Buffer): Request {
     const nameEnd = message.indexOf(0, offset + 4)
     const field = message.toString('utf8', offset + 4, nameEnd)
     const docs: Document[] = []
-    for (let at = nameEnd + 1; at < sectionEnd; ) {
+    for (let at = nameEnd + 1; at < sectionEnd;) {
       const docSize = message.readInt32LE(at)
       docs.push(BSON.deserialize(message.subarray(at, at + docSize), DESERIALIZE))
       at += docSize
@@ -108,7 +112,11 @@ export function encodeReply(request: Request, reply: Document): Buffer {
   }
   const flagsAndKind = Buffer.from([0, 0, 0, 0, 0])
   const length = HEADER_BYTES + flagsAndKind.length + body.length
-  return Buffer.concat([header(length, request.requestId, OpCode.Msg, requestId), flagsAndKind, body])
+  return Buffer.concat([
+    header(length, request.requestId, OpCode.Msg, requestId),
+    flagsAndKind,
+    body,
+  ])
 }
 
 /** A cursor id as the driver expects it on the wire: always an int64. */

@@ -72,16 +72,26 @@ export interface UpdateOutcome {
   upsertedId?: unknown
 }
 
+// `$setOnInsert` (which mingo lacks) sets its fields only when an upsert inserts.
+function splitSetOnInsert(u: Document | Document[]): { always: typeof u; onInsert: typeof u } {
+  if (Array.isArray(u) || !('$setOnInsert' in u)) return { always: u, onInsert: u }
+  const { $setOnInsert: inserted, ...always } = u
+  const onInsert = { ...always, $set: { ...(inserted as Document), ...(always.$set as Document) } }
+  return { always, onInsert }
+}
+
 /** One statement of an `update` command. */
 export function updateDocs(collection: Collection, statement: Document): UpdateOutcome {
   const { q = {}, u, upsert = false, multi = false, arrayFilters } = statement
+  const { always, onInsert } = splitSetOnInsert(u as Document | Document[])
+  const filters = arrayFilters as Document[] | undefined
   const targets = matching(collection, q as Document)
   const chosen = multi ? targets : targets.slice(0, 1)
 
   if (chosen.length === 0) {
     if (!upsert) return { n: 0, nModified: 0 }
     const base = seed(q as Document)
-    const doc = applied(base, u as Document, arrayFilters as Document[] | undefined)
+    const doc = applied(base, onInsert, filters)
     if (!isOperatorUpdate(u) && base._id !== undefined) doc._id = base._id
     insertOne(collection, doc)
     const inserted = doc._id ?? [...collection.docs.values()].at(-1)?._id
@@ -90,7 +100,7 @@ export function updateDocs(collection: Collection, statement: Document): UpdateO
 
   let nModified = 0
   for (const before of chosen) {
-    const after = applied(before, u as Document, arrayFilters as Document[] | undefined)
+    const after = applied(before, always, filters)
     if (idKey(after) === idKey(before)) continue
     put(collection, after, before)
     nModified++
