@@ -1,5 +1,6 @@
 import { ObjectId, type Document } from 'bson'
 import { find as mingoFind } from 'mingo'
+import { sortDocs } from './order'
 import { cursorId } from './wire'
 import { CommandError, type State } from './state'
 import { deleteDocs, insertOne, matching, updateDocs, type WriteError } from './writes'
@@ -9,7 +10,8 @@ export interface Context {
   state: State
   db: string
   session: string | undefined
-  inTransaction: boolean
+  /** The session, when the command is part of its transaction. */
+  txn: string | undefined
   cursors: Cursors
   /** `host:port` the double answers on, for `hello`. */
   address: string
@@ -87,14 +89,15 @@ async function eachStatement(
   field: string,
   run: (statement: Document, index: number) => void,
 ): Promise<Document> {
-  if (!ctx.inTransaction) await ctx.state.writable(ctx.session)
+  await ctx.state.acquire(ctx.txn)
   const writeErrors: WriteError[] = []
   const statements = (cmd[field] ?? []) as Document[]
   for (const [index, statement] of statements.entries()) {
     try {
       run(statement, index)
     } catch (err) {
-      if (!(err instanceof CommandError)) throw err
+      // A transaction's conflict fails the whole command, with its label, as on the server.
+      if (!(err instanceof CommandError) || err.labels.length > 0) throw err
       writeErrors.push({ index, code: err.code, errmsg: err.message })
       if (cmd.ordered !== false) break
     }
@@ -122,39 +125,39 @@ const handlers: Record<string, Handler> = {
   },
 
   async create(cmd, ctx) {
-    if (!ctx.inTransaction) await ctx.state.writable(ctx.session)
-    if (ctx.state.read(ns(ctx, cmd.create), ctx.inTransaction)) {
+    await ctx.state.acquire(ctx.txn)
+    if (ctx.state.read(ns(ctx, cmd.create), ctx.txn)) {
       throw new CommandError(48, 'NamespaceExists', `collection ${ns(ctx, cmd.create)} exists`)
     }
-    ctx.state.write(ns(ctx, cmd.create), ctx.inTransaction)
+    ctx.state.write(ns(ctx, cmd.create), ctx.txn)
     return ok()
   },
 
   async drop(cmd, ctx) {
-    if (!ctx.inTransaction) await ctx.state.writable(ctx.session)
+    await ctx.state.acquire(ctx.txn)
     // Since MongoDB 7.0 dropping a missing collection succeeds.
-    ctx.state.drop(ns(ctx, cmd.drop), ctx.inTransaction)
+    ctx.state.drop(ns(ctx, cmd.drop), ctx.txn)
     return ok({ ns: ns(ctx, cmd.drop) })
   },
 
   async dropDatabase(_cmd, ctx) {
-    await ctx.state.writable(ctx.session)
-    for (const name of ctx.state.names(ctx.db, false)) ctx.state.drop(ns(ctx, name), false)
+    await ctx.state.acquire(ctx.txn)
+    for (const name of ctx.state.names(ctx.db, undefined)) ctx.state.drop(ns(ctx, name), undefined)
     return ok()
   },
 
   listCollections(cmd, ctx) {
     const infos = ctx.state
-      .names(ctx.db, ctx.inTransaction)
+      .names(ctx.db, ctx.txn)
       .map((name) => ({ name, type: 'collection', options: {}, info: { readOnly: false } }))
     const docs = mingoFind(infos, (cmd.filter ?? {}) as Document).all() as Document[]
     return cursorReply(`${ctx.db}.$cmd.listCollections`, 0, 'firstBatch', docs)
   },
 
   async createIndexes(cmd, ctx) {
-    if (!ctx.inTransaction) await ctx.state.writable(ctx.session)
-    const existed = ctx.state.read(ns(ctx, cmd.createIndexes), ctx.inTransaction) !== undefined
-    const collection = ctx.state.write(ns(ctx, cmd.createIndexes), ctx.inTransaction)
+    await ctx.state.acquire(ctx.txn)
+    const existed = ctx.state.read(ns(ctx, cmd.createIndexes), ctx.txn) !== undefined
+    const collection = ctx.state.write(ns(ctx, cmd.createIndexes), ctx.txn)
     const before = collection.indexes.length
     for (const spec of cmd.indexes as Document[]) {
       const sameName = collection.indexes.find((index) => index.name === spec.name)
@@ -180,7 +183,7 @@ const handlers: Record<string, Handler> = {
   },
 
   listIndexes(cmd, ctx) {
-    const collection = ctx.state.read(ns(ctx, cmd.listIndexes), ctx.inTransaction)
+    const collection = ctx.state.read(ns(ctx, cmd.listIndexes), ctx.txn)
     if (!collection) throw new CommandError(26, 'NamespaceNotFound', 'ns does not exist')
     const docs = collection.indexes.map(({ name, key, unique }) => ({ v: 2, key, name, unique }))
     return cursorReply(ns(ctx, cmd.listIndexes), 0, 'firstBatch', docs)
@@ -188,7 +191,7 @@ const handlers: Record<string, Handler> = {
 
   async insert(cmd, ctx) {
     let n = 0
-    const collection = () => ctx.state.write(ns(ctx, cmd.insert), ctx.inTransaction)
+    const collection = () => ctx.state.write(ns(ctx, cmd.insert), ctx.txn)
     const result = await eachStatement(cmd, ctx, 'documents', (doc) => {
       insertOne(collection(), doc)
       n++
@@ -201,7 +204,7 @@ const handlers: Record<string, Handler> = {
     let nModified = 0
     const upserted: Document[] = []
     const result = await eachStatement(cmd, ctx, 'updates', (statement, index) => {
-      const collection = ctx.state.write(ns(ctx, cmd.update), ctx.inTransaction)
+      const collection = ctx.state.write(ns(ctx, cmd.update), ctx.txn)
       const outcome = updateDocs(collection, statement)
       if (outcome.upsertedId !== undefined) upserted.push({ index, _id: outcome.upsertedId })
       n += outcome.n
@@ -213,18 +216,18 @@ const handlers: Record<string, Handler> = {
   async delete(cmd, ctx) {
     let n = 0
     const result = await eachStatement(cmd, ctx, 'deletes', (statement) => {
-      const collection = ctx.state.read(ns(ctx, cmd.delete), ctx.inTransaction)
-      if (collection) ctx.state.write(ns(ctx, cmd.delete), ctx.inTransaction)
-      n += deleteDocs(ctx.state.read(ns(ctx, cmd.delete), ctx.inTransaction), statement)
+      const collection = ctx.state.read(ns(ctx, cmd.delete), ctx.txn)
+      if (collection) ctx.state.write(ns(ctx, cmd.delete), ctx.txn)
+      n += deleteDocs(ctx.state.read(ns(ctx, cmd.delete), ctx.txn), statement)
     })
     return ok({ n, ...result })
   },
 
   find(cmd, ctx) {
     const namespace = ns(ctx, cmd.find)
-    const docs = matching(ctx.state.read(namespace, ctx.inTransaction), cmd.filter as Document)
+    const found = matching(ctx.state.read(namespace, ctx.txn), cmd.filter as Document)
+    const docs = cmd.sort ? sortDocs(found, cmd.sort as Record<string, number>) : found
     let cursor = mingoFind(docs, {}, cmd.projection as Document | undefined)
-    if (cmd.sort) cursor = cursor.sort(cmd.sort as Record<string, 1 | -1>)
     if (cmd.skip) cursor = cursor.skip(Number(cmd.skip))
     if (cmd.limit) cursor = cursor.limit(Math.abs(Number(cmd.limit)))
     const all = cursor.all() as Document[]

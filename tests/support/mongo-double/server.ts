@@ -11,18 +11,20 @@
  * commitTransaction and abortTransaction. Anything else answers CommandNotFound (59).
  *
  * Where it cannot mimic the server:
- * - Transactions run one at a time: while one is open, writes of other sessions wait for it
- *   (up to `LOCK_WAIT_MS`) and their reads see the collections as before it. So it never
- *   reports a WriteConflict between two transactions, it serializes them; a rollback restores
- *   the collections the transaction wrote. Read concerns (`snapshot`, `majority`) are ignored:
- *   every read sees the latest committed state.
+ * - Transactions read a snapshot and roll back, but conflicts are per collection, not per
+ *   document, and only one transaction writes at a time: the first write of another waits (up
+ *   to `LOCK_WAIT_MS`) for it to end, then fails with WriteConflict (TransientTransactionError,
+ *   so the driver retries) if a collection it writes changed since it began. Writes outside
+ *   transactions wait for the writing one too. Outside transactions, read concerns are
+ *   ignored: a read sees the latest committed state.
  * - No authentication, TLS, compression, write concern (every write is "durable" at once),
  *   oplog, change streams, aggregation command, collations, or `$clusterTime` gossip.
  * - Indexes are recorded (createIndexes, listIndexes, conflicts by name and key) but never used
  *   or enforced: every query scans; only `_id` is unique.
- * - Strings compare as JavaScript does (UTF-16 code units), not by UTF-8 bytes as the server's
- *   simple collation: they differ only for characters beyond U+FFFF against U+E000-U+FFFF.
- * - Mixed-type comparisons and sorts follow mingo, which is close to BSON order but not exact.
+ * - Sorts compare strings by UTF-8 bytes, as the server, but filters (`$gt`, `$lt`, ...)
+ *   evaluate in mingo, which compares strings by UTF-16 code units: they disagree only for
+ *   characters beyond U+FFFF against U+E000-U+FFFF. Mixed-type comparisons in filters follow
+ *   mingo, close to BSON order but not exact; sorts know only the common BSON types.
  * - Nothing persists: closing the double loses every document.
  */
 import { createServer, type Socket } from 'node:net'
@@ -60,7 +62,7 @@ async function answer(request: Request, state: State, { socket, cursors, id }: C
     state,
     db: String(command.$db ?? 'admin'),
     session,
-    inTransaction,
+    txn: inTransaction ? session : undefined,
     cursors,
     address,
     connectionId: id,
@@ -71,7 +73,7 @@ async function answer(request: Request, state: State, { socket, cursors, id }: C
     const txnNumber = Number(command.txnNumber)
     const ends = name === 'commitTransaction' || name === 'abortTransaction'
     if (inTransaction && session !== undefined && !ends) {
-      if (command.startTransaction === true) await state.begin(session, txnNumber)
+      if (command.startTransaction === true) state.begin(session, txnNumber)
       else state.check(session, txnNumber)
     }
     reply = await runCommand(command, ctx)

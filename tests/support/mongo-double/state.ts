@@ -13,10 +13,14 @@ export interface Collection {
   indexes: IndexSpec[]
 }
 
-/** The open transaction: its session, number and the collections as they were before it. */
+/**
+ * An open transaction. `pinned` holds, for each collection another writer committed to since it
+ * began, the collection as it was then: what the transaction keeps reading (its snapshot).
+ * `saved` holds, for each collection it wrote itself, the state before, for a rollback.
+ */
 interface Transaction {
-  session: string
   txnNumber: number
+  pinned: Map<string, Collection | undefined>
   saved: Map<string, Collection | undefined>
   expiry: NodeJS.Timeout
 }
@@ -46,28 +50,47 @@ export const clone = (doc: Document): Document =>
 
 const ID_INDEX: IndexSpec = { name: '_id_', key: { _id: 1 } }
 
+// Documents are never changed in place (an update stores a new object), so copying the map keeps
+// a version of a collection.
+const copyOf = (collection: Collection | undefined): Collection | undefined =>
+  collection && { docs: new Map(collection.docs), indexes: [...collection.indexes] }
+
 /**
- * The double's data: collections by namespace (`db.collection`), and a single transaction at a
- * time. While one is open, writes of other sessions wait for it to end and their reads see the
- * collections as they were before it, so a transaction is isolated and can be rolled back by
- * putting the saved collections back.
+ * The double's data: collections by namespace (`db.collection`) and the open transactions, by
+ * session. Transactions read a snapshot: a collection another writer commits to after one began
+ * is pinned for it as it was. One transaction at a time may write: the first write of a second
+ * one waits until the first ends, and fails with a WriteConflict (the driver retries the
+ * transaction) if a collection it writes was changed since it began. Writes outside any
+ * transaction wait for the writing one too. Other readers see committed data only.
  */
 export class State {
   private readonly namespaces = new Map<string, Collection>()
-  private transaction: Transaction | undefined
+  private readonly transactions = new Map<string, Transaction>()
+  /** The session whose transaction holds the write lock. */
+  private writer: string | undefined
   private readonly lastCommitted = new Map<string, number>()
   private waiters: (() => void)[] = []
 
-  /** The collection as `session` should see it; undefined if it does not exist. */
-  read(ns: string, inTransaction: boolean): Collection | undefined {
-    const open = this.transaction
-    if (open && !inTransaction && open.saved.has(ns)) return open.saved.get(ns)
+  /** The collection as `txn` (a session in a transaction, or none) sees it. */
+  read(ns: string, txn: string | undefined): Collection | undefined {
+    const own = txn === undefined ? undefined : this.transactions.get(txn)
+    if (own?.pinned.has(ns)) return own.pinned.get(ns)
+    if (this.writer !== undefined && this.writer !== txn) {
+      const saved = this.transactions.get(this.writer)?.saved
+      if (saved?.has(ns)) return saved.get(ns)
+    }
     return this.namespaces.get(ns)
   }
 
-  /** The collection to write, created if missing, its old state saved for a rollback. */
-  write(ns: string, inTransaction: boolean): Collection {
-    this.save(ns, inTransaction)
+  /** Resolves once `txn` may write: it holds the write lock, or nobody does for a plain write. */
+  async acquire(txn: string | undefined): Promise<void> {
+    while (this.writer !== undefined && this.writer !== txn) await this.waitForWriter()
+    if (txn !== undefined) this.writer = txn
+  }
+
+  /** The collection to write (after `acquire`), created if missing. */
+  write(ns: string, txn: string | undefined): Collection {
+    this.beforeWrite(ns, txn)
     let collection = this.namespaces.get(ns)
     if (collection === undefined) {
       collection = { docs: new Map(), indexes: [ID_INDEX] }
@@ -76,50 +99,58 @@ export class State {
     return collection
   }
 
-  drop(ns: string, inTransaction: boolean): boolean {
-    this.save(ns, inTransaction)
+  drop(ns: string, txn: string | undefined): boolean {
+    this.beforeWrite(ns, txn)
     return this.namespaces.delete(ns)
   }
 
-  names(db: string, inTransaction: boolean): string[] {
+  names(db: string, txn: string | undefined): string[] {
     const prefix = `${db}.`
     const all = new Set([...this.namespaces.keys()])
-    if (this.transaction && !inTransaction) {
-      for (const [ns, saved] of this.transaction.saved) {
-        if (saved) all.add(ns)
-        else all.delete(ns)
-      }
+    for (const ns of [...this.pinnedOrSaved(txn)]) {
+      if (this.read(ns, txn)) all.add(ns)
+      else all.delete(ns)
     }
     return [...all].filter((ns) => ns.startsWith(prefix)).map((ns) => ns.slice(prefix.length))
   }
 
-  private save(ns: string, inTransaction: boolean): void {
-    const open = this.transaction
-    if (!open || !inTransaction || open.saved.has(ns)) return
-    const current = this.namespaces.get(ns)
-    // Documents are never changed in place (an update stores a new object), so copying the map
-    // is enough to keep the old versions.
-    open.saved.set(ns, current && { docs: new Map(current.docs), indexes: [...current.indexes] })
+  private *pinnedOrSaved(txn: string | undefined): Iterable<string> {
+    const own = txn === undefined ? undefined : this.transactions.get(txn)
+    if (own) yield* own.pinned.keys()
+    if (this.writer !== undefined && this.writer !== txn) {
+      yield* this.transactions.get(this.writer)?.saved.keys() ?? []
+    }
   }
 
-  /** Resolves once `session` may write outside a transaction. */
-  async writable(session: string | undefined): Promise<void> {
-    while (this.transaction && this.transaction.session !== session) await this.waitForEnd()
+  private beforeWrite(ns: string, txn: string | undefined): void {
+    if (txn === undefined) {
+      // A plain write commits at once: every open transaction keeps the version before it.
+      for (const other of this.transactions.values()) {
+        if (!other.pinned.has(ns)) other.pinned.set(ns, copyOf(this.namespaces.get(ns)))
+      }
+      return
+    }
+    const own = this.transactions.get(txn)
+    if (own === undefined) return
+    if (own.pinned.has(ns)) {
+      throw new CommandError(112, 'WriteConflict', `${ns} changed since the transaction began`, [
+        'TransientTransactionError',
+      ])
+    }
+    if (!own.saved.has(ns)) own.saved.set(ns, copyOf(this.namespaces.get(ns)))
   }
 
-  async begin(session: string, txnNumber: number): Promise<void> {
+  begin(session: string, txnNumber: number): void {
     // A new transaction number on the same session aborts the one left open, as the server does.
-    if (this.transaction?.session === session) this.end(false)
-    while (this.transaction) await this.waitForEnd()
-    const expiry = setTimeout(() => this.end(false), TRANSACTION_LIFETIME_MS)
+    if (this.transactions.has(session)) this.end(session, false)
+    const expiry = setTimeout(() => this.end(session, false), TRANSACTION_LIFETIME_MS)
     expiry.unref()
-    this.transaction = { session, txnNumber, saved: new Map(), expiry }
+    this.transactions.set(session, { txnNumber, pinned: new Map(), saved: new Map(), expiry })
   }
 
   /** Throws unless `session` has transaction `txnNumber` open. */
   check(session: string, txnNumber: number): void {
-    const open = this.transaction
-    if (open?.session === session && open.txnNumber === txnNumber) return
+    if (this.transactions.get(session)?.txnNumber === txnNumber) return
     throw new CommandError(251, 'NoSuchTransaction', `transaction ${txnNumber} is not open`, [
       'TransientTransactionError',
     ])
@@ -127,34 +158,38 @@ export class State {
 
   commit(session: string, txnNumber: number): void {
     // A retried commit of a transaction that already committed succeeds again.
-    if (this.lastCommitted.get(session) === txnNumber && this.transaction?.session !== session) {
-      return
-    }
+    if (this.lastCommitted.get(session) === txnNumber && !this.transactions.has(session)) return
     this.check(session, txnNumber)
     this.lastCommitted.set(session, txnNumber)
-    this.end(true)
+    this.end(session, true)
   }
 
   abort(session: string, txnNumber: number): void {
     this.check(session, txnNumber)
-    this.end(false)
+    this.end(session, false)
   }
 
-  private end(committed: boolean): void {
-    const open = this.transaction
+  private end(session: string, committed: boolean): void {
+    const open = this.transactions.get(session)
     if (!open) return
     clearTimeout(open.expiry)
-    if (!committed) {
-      for (const [ns, saved] of open.saved) {
-        if (saved) this.namespaces.set(ns, saved)
-        else this.namespaces.delete(ns)
-      }
+    this.transactions.delete(session)
+    for (const [ns, before] of open.saved) {
+      if (committed) {
+        // The other open transactions keep reading what was there before this commit.
+        for (const other of this.transactions.values()) {
+          if (!other.pinned.has(ns)) other.pinned.set(ns, before)
+        }
+      } else if (before) this.namespaces.set(ns, before)
+      else this.namespaces.delete(ns)
     }
-    this.transaction = undefined
-    for (const wake of this.waiters.splice(0)) wake()
+    if (this.writer === session) {
+      this.writer = undefined
+      for (const wake of this.waiters.splice(0)) wake()
+    }
   }
 
-  private waitForEnd(): Promise<void> {
+  private waitForWriter(): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== wake)
@@ -169,7 +204,7 @@ export class State {
   }
 
   close(): void {
-    if (this.transaction) clearTimeout(this.transaction.expiry)
+    for (const open of this.transactions.values()) clearTimeout(open.expiry)
     for (const wake of this.waiters.splice(0)) wake()
   }
 }
