@@ -1,0 +1,273 @@
+import { ObjectId, type Document } from 'bson'
+import { find as mingoFind } from 'mingo'
+import { sortDocs } from './order'
+import { cursorId } from './wire'
+import { CommandError, type State } from './state'
+import { deleteDocs, insertOne, matching, updateDocs, type WriteError } from './writes'
+
+/** What a command runs against: the database it names, its session and transaction. */
+export interface Context {
+  state: State
+  db: string
+  session: string | undefined
+  /** The session, when the command is part of its transaction. */
+  txn: string | undefined
+  cursors: Cursors
+  /** `host:port` the double answers on, for `hello`. */
+  address: string
+  connectionId: number
+}
+
+/** Open cursors by id; each holds the documents not yet returned. */
+export class Cursors {
+  private next = 1
+  private readonly open = new Map<number, { ns: string; docs: Document[] }>()
+
+  /** The first batch and the id to fetch the rest with (0 when there is none). */
+  start(ns: string, docs: Document[], batchSize: number | undefined, single = false) {
+    const size = batchSize ?? docs.length
+    const first = docs.slice(0, size)
+    if (single || size >= docs.length) return { id: 0, first }
+    const id = this.next++
+    this.open.set(id, { ns, docs: docs.slice(size) })
+    return { id, first }
+  }
+
+  more(id: number, batchSize: number | undefined): { ns: string; batch: Document[]; id: number } {
+    const cursor = this.open.get(id)
+    if (cursor === undefined)
+      throw new CommandError(43, 'CursorNotFound', `cursor id ${id} not found`)
+    const batch = cursor.docs.splice(0, batchSize ?? cursor.docs.length)
+    if (cursor.docs.length === 0) this.open.delete(id)
+    return { ns: cursor.ns, batch, id: cursor.docs.length === 0 ? 0 : id }
+  }
+
+  kill(ids: number[]): number[] {
+    return ids.filter((id) => this.open.delete(id))
+  }
+}
+
+type Handler = (cmd: Document, ctx: Context) => Document | Promise<Document>
+
+const MAX_BSON = 16 * 1024 * 1024
+const ELECTION_ID = new ObjectId('7fffffff0000000000000001')
+
+// A single-node replica set primary: what makes the driver allow sessions and transactions.
+const hello: Handler = (cmd, ctx) => ({
+  helloOk: true,
+  isWritablePrimary: true,
+  ismaster: true,
+  secondary: false,
+  setName: 'rs0',
+  setVersion: 1,
+  electionId: ELECTION_ID,
+  hosts: [ctx.address],
+  primary: ctx.address,
+  me: ctx.address,
+  maxBsonObjectSize: MAX_BSON,
+  maxMessageSizeBytes: 48_000_000,
+  maxWriteBatchSize: 100_000,
+  localTime: new Date(),
+  logicalSessionTimeoutMinutes: 30,
+  connectionId: ctx.connectionId,
+  minWireVersion: 0,
+  maxWireVersion: 21,
+  readOnly: false,
+  ok: 1,
+})
+
+const ns = (ctx: Context, collection: unknown): string => `${ctx.db}.${String(collection)}`
+const ok = (fields: Document = {}): Document => ({ ...fields, ok: 1 })
+
+const cursorReply = (namespace: string, id: number, key: string, docs: Document[]) =>
+  ok({ cursor: { id: cursorId(id), ns: namespace, [key]: docs } })
+
+// Statements of a write command one by one; an ordered batch stops at the first error.
+async function eachStatement(
+  cmd: Document,
+  ctx: Context,
+  field: string,
+  run: (statement: Document, index: number) => void,
+): Promise<Document> {
+  await ctx.state.acquire(ctx.txn)
+  const writeErrors: WriteError[] = []
+  const statements = (cmd[field] ?? []) as Document[]
+  for (const [index, statement] of statements.entries()) {
+    try {
+      run(statement, index)
+    } catch (err) {
+      // A transaction's conflict fails the whole command, with its label, as on the server.
+      if (!(err instanceof CommandError) || err.labels.length > 0) throw err
+      writeErrors.push({ index, code: err.code, errmsg: err.message })
+      if (cmd.ordered !== false) break
+    }
+  }
+  return writeErrors.length > 0 ? { writeErrors } : {}
+}
+
+const handlers: Record<string, Handler> = {
+  hello,
+  ismaster: hello,
+  isMaster: hello,
+  ping: () => ok(),
+  buildInfo: () =>
+    ok({ version: '7.0.0', versionArray: [7, 0, 0, 0], maxBsonObjectSize: MAX_BSON }),
+  endSessions: () => ok(),
+  killSessions: () => ok(),
+
+  commitTransaction(cmd, ctx) {
+    ctx.state.commit(ctx.session ?? '', Number(cmd.txnNumber))
+    return ok()
+  },
+  abortTransaction(cmd, ctx) {
+    ctx.state.abort(ctx.session ?? '', Number(cmd.txnNumber))
+    return ok()
+  },
+
+  async create(cmd, ctx) {
+    await ctx.state.acquire(ctx.txn)
+    if (ctx.state.read(ns(ctx, cmd.create), ctx.txn)) {
+      throw new CommandError(48, 'NamespaceExists', `collection ${ns(ctx, cmd.create)} exists`)
+    }
+    ctx.state.write(ns(ctx, cmd.create), ctx.txn)
+    return ok()
+  },
+
+  async drop(cmd, ctx) {
+    await ctx.state.acquire(ctx.txn)
+    // Since MongoDB 7.0 dropping a missing collection succeeds.
+    ctx.state.drop(ns(ctx, cmd.drop), ctx.txn)
+    return ok({ ns: ns(ctx, cmd.drop) })
+  },
+
+  async dropDatabase(_cmd, ctx) {
+    await ctx.state.acquire(ctx.txn)
+    for (const name of ctx.state.names(ctx.db, undefined)) ctx.state.drop(ns(ctx, name), undefined)
+    return ok()
+  },
+
+  listCollections(cmd, ctx) {
+    const infos = ctx.state
+      .names(ctx.db, ctx.txn)
+      .map((name) => ({ name, type: 'collection', options: {}, info: { readOnly: false } }))
+    const docs = mingoFind(infos, (cmd.filter ?? {}) as Document).all() as Document[]
+    return cursorReply(`${ctx.db}.$cmd.listCollections`, 0, 'firstBatch', docs)
+  },
+
+  async createIndexes(cmd, ctx) {
+    await ctx.state.acquire(ctx.txn)
+    const existed = ctx.state.read(ns(ctx, cmd.createIndexes), ctx.txn) !== undefined
+    const collection = ctx.state.write(ns(ctx, cmd.createIndexes), ctx.txn)
+    const before = collection.indexes.length
+    for (const spec of cmd.indexes as Document[]) {
+      const sameName = collection.indexes.find((index) => index.name === spec.name)
+      const sameKey = collection.indexes.find(
+        (index) => JSON.stringify(index.key) === JSON.stringify(spec.key),
+      )
+      if (sameName && sameName !== sameKey) {
+        throw new CommandError(86, 'IndexKeySpecsConflict', `index ${spec.name} has another key`)
+      }
+      if (sameKey && sameKey !== sameName) {
+        throw new CommandError(85, 'IndexOptionsConflict', `index ${sameKey.name} has this key`)
+      }
+      if (!sameName) {
+        const index = { name: String(spec.name), key: spec.key as Document, unique: spec.unique }
+        collection.indexes = [...collection.indexes, index]
+      }
+    }
+    return ok({
+      numIndexesBefore: before,
+      numIndexesAfter: collection.indexes.length,
+      createdCollectionAutomatically: !existed,
+    })
+  },
+
+  listIndexes(cmd, ctx) {
+    const collection = ctx.state.read(ns(ctx, cmd.listIndexes), ctx.txn)
+    if (!collection) throw new CommandError(26, 'NamespaceNotFound', 'ns does not exist')
+    const docs = collection.indexes.map(({ name, key, unique }) => ({ v: 2, key, name, unique }))
+    return cursorReply(ns(ctx, cmd.listIndexes), 0, 'firstBatch', docs)
+  },
+
+  async insert(cmd, ctx) {
+    let n = 0
+    const collection = () => ctx.state.write(ns(ctx, cmd.insert), ctx.txn)
+    const result = await eachStatement(cmd, ctx, 'documents', (doc) => {
+      insertOne(collection(), doc)
+      n++
+    })
+    return ok({ n, ...result })
+  },
+
+  async update(cmd, ctx) {
+    let n = 0
+    let nModified = 0
+    const upserted: Document[] = []
+    const result = await eachStatement(cmd, ctx, 'updates', (statement, index) => {
+      const collection = ctx.state.write(ns(ctx, cmd.update), ctx.txn)
+      const outcome = updateDocs(collection, statement)
+      if (outcome.upsertedId !== undefined) upserted.push({ index, _id: outcome.upsertedId })
+      n += outcome.n
+      nModified += outcome.nModified
+    })
+    return ok({ n, nModified, ...(upserted.length > 0 ? { upserted } : {}), ...result })
+  },
+
+  async delete(cmd, ctx) {
+    let n = 0
+    const result = await eachStatement(cmd, ctx, 'deletes', (statement) => {
+      const collection = ctx.state.read(ns(ctx, cmd.delete), ctx.txn)
+      if (collection) ctx.state.write(ns(ctx, cmd.delete), ctx.txn)
+      n += deleteDocs(ctx.state.read(ns(ctx, cmd.delete), ctx.txn), statement)
+    })
+    return ok({ n, ...result })
+  },
+
+  find(cmd, ctx) {
+    const namespace = ns(ctx, cmd.find)
+    const found = matching(ctx.state.read(namespace, ctx.txn), cmd.filter as Document)
+    const docs = cmd.sort ? sortDocs(found, cmd.sort as Record<string, number>) : found
+    let cursor = mingoFind(docs, {}, cmd.projection as Document | undefined)
+    if (cmd.skip) cursor = cursor.skip(Number(cmd.skip))
+    if (cmd.limit) cursor = cursor.limit(Math.abs(Number(cmd.limit)))
+    const all = cursor.all() as Document[]
+    const single = cmd.singleBatch === true || Number(cmd.limit) < 0
+    const { id, first } = ctx.cursors.start(namespace, all, cmd.batchSize as number, single)
+    return cursorReply(namespace, id, 'firstBatch', first)
+  },
+
+  getMore(cmd, ctx) {
+    const { ns: namespace, batch, id } = ctx.cursors.more(Number(cmd.getMore), cmd.batchSize)
+    return cursorReply(namespace, id, 'nextBatch', batch)
+  },
+
+  killCursors(cmd, ctx) {
+    const ids = (cmd.cursors as unknown[]).map(Number)
+    const killed = ctx.cursors.kill(ids)
+    const notFound = ids.filter((id) => !killed.includes(id))
+    return ok({
+      cursorsKilled: killed.map(cursorId),
+      cursorsNotFound: notFound.map(cursorId),
+      cursorsAlive: [],
+      cursorsUnknown: [],
+    })
+  },
+}
+
+/** Runs one command; any failure comes back as the server's `ok: 0` reply. */
+export async function runCommand(cmd: Document, ctx: Context): Promise<Document> {
+  const name = Object.keys(cmd)[0]
+  const handler = handlers[name] as Handler | undefined
+  try {
+    if (handler === undefined) {
+      throw new CommandError(59, 'CommandNotFound', `no such command: '${name}'`)
+    }
+    return await handler(cmd, ctx)
+  } catch (err) {
+    if (!(err instanceof CommandError)) {
+      return { ok: 0, code: 1, codeName: 'InternalError', errmsg: String(err) }
+    }
+    const labels = err.labels.length > 0 ? { errorLabels: err.labels } : {}
+    return { ok: 0, code: err.code, codeName: err.codeName, errmsg: err.message, ...labels }
+  }
+}
