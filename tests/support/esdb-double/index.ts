@@ -1,0 +1,2 @@
+export { DOUBLE_SERVER_VERSION, type EsdbDouble, startEsdbDouble } from './double'
+export { FIRST_POSITION, type StoredEvent } from './log'
