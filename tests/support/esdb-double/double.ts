@@ -81,10 +81,10 @@ export async function startEsdbDouble(options: { port?: number } = {}): Promise<
     sentFromAll: streams.traffic.sentFromAll,
     log,
     dropSubscriptions: () => streams.traffic.dropSubscriptions(),
-    close: () =>
-      new Promise<void>((resolve) => {
-        streams.traffic.dropSubscriptions()
-        server.tryShutdown(() => resolve())
-      }),
+    // At once, as a server that goes away: clients still connected see their calls fail.
+    close: async () => {
+      streams.traffic.dropSubscriptions()
+      server.forceShutdown()
+    },
   }
 }

@@ -99,18 +99,20 @@ export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore
   }
 
   const lastRevision = async (streamName: string): Promise<bigint | undefined> => {
+    let revision: bigint | undefined
     try {
+      // Read to its end (one event), not left early: a read left open holds its call open.
       const read = client.readStream(streamName, {
         direction: BACKWARDS,
         fromRevision: END,
         maxCount: 1,
       })
-      for await (const resolved of read) return resolved.event?.revision
+      for await (const resolved of read) revision = resolved.event?.revision
     } catch (err) {
       if (err instanceof StreamNotFoundError) return undefined
       throw translateError(err, { operation: 'readStream', streamName, closed })
     }
-    return undefined
+    return revision
   }
 
   // The server makes a retry idempotent when its ids sit right after the expected revision. A
