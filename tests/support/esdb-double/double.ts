@@ -28,7 +28,7 @@ import {
 import type { Empty } from '@eventstore/db-client/generated/shared_pb'
 import { StreamsService } from '@eventstore/db-client/generated/streams_grpc_pb'
 import { createDoubleLog, type DoubleLog } from './log'
-import { createStreamsService } from './streams-service'
+import { type DropMode, type SentEvent, createStreamsService } from './streams-service'
 
 /** What the double tells the client it is: a version that sends `caughtUp`. */
 export const DOUBLE_SERVER_VERSION = '23.10.0-parley-double'
@@ -36,12 +36,12 @@ export const DOUBLE_SERVER_VERSION = '23.10.0-parley-double'
 export interface EsdbDouble {
   /** A connection string for the client: `esdb://127.0.0.1:<port>?tls=false`. */
   url: string
-  /** The stream name of every event sent from $all (reads and subscriptions), in order. */
-  sentFromAll: readonly string[]
+  /** Every event sent from $all (reads and subscriptions), in order, and whether filtered. */
+  sentFromAll: readonly SentEvent[]
   /** The log itself, for assertions on what was stored (metadata streams included). */
   log: DoubleLog
-  /** Ends every open subscription with UNAVAILABLE; returns how many it ended. */
-  dropSubscriptions(): number
+  /** Ends every open subscription (default with UNAVAILABLE); returns how many it ended. */
+  dropSubscriptions(how?: DropMode): number
   close(): Promise<void>
 }
 
@@ -80,7 +80,7 @@ export async function startEsdbDouble(options: { port?: number } = {}): Promise<
     url: `esdb://127.0.0.1:${port}?tls=false`,
     sentFromAll: streams.traffic.sentFromAll,
     log,
-    dropSubscriptions: () => streams.traffic.dropSubscriptions(),
+    dropSubscriptions: (how) => streams.traffic.dropSubscriptions(how),
     // At once, as a server that goes away: clients still connected see their calls fail.
     close: async () => {
       streams.traffic.dropSubscriptions()

@@ -38,10 +38,21 @@ type AppendCall = ServerReadableStream<AppendReq, AppendResp>
 
 /** What a test can ask the double about the traffic it served. */
 export interface StreamsTraffic {
-  /** The stream name of every event sent on a read or subscription of $all, in order. */
-  sentFromAll: string[]
-  /** Ends every open subscription with UNAVAILABLE, as a server restarting or failing over. */
-  dropSubscriptions(): number
+  /** Every event sent on a read or subscription of $all, in order, and whether it was filtered. */
+  sentFromAll: SentEvent[]
+  /**
+   * Ends every open subscription: with UNAVAILABLE, as a server restarting or failing over, or
+   * (`end`) with a plain end of the call, which no subscription should ever see.
+   */
+  dropSubscriptions(how?: DropMode): number
+}
+
+export type DropMode = 'unavailable' | 'end'
+
+export interface SentEvent {
+  streamName: string
+  /** Whether the call carried a server-side filter. */
+  filtered: boolean
 }
 
 export function createStreamsService(log: DoubleLog) {
@@ -61,8 +72,8 @@ export function createStreamsService(log: DoubleLog) {
     },
   }
 
-  const sendFromAll = (call: ReadCall, event: StoredEvent): void => {
-    traffic.sentFromAll.push(event.streamName)
+  const sendFromAll = (call: ReadCall, event: StoredEvent, filtered: boolean): void => {
+    traffic.sentFromAll.push({ streamName: event.streamName, filtered })
     call.write(eventResponse(event))
   }
 
@@ -107,7 +118,7 @@ export function createStreamsService(log: DoubleLog) {
     for (const event of ordered) {
       if (sent >= count) break
       if (!inRange(event) || (filter && !filter.matches(event))) continue
-      sendFromAll(call, event)
+      sendFromAll(call, event, filter !== undefined)
       sent++
     }
     call.end()
@@ -123,7 +134,7 @@ export function createStreamsService(log: DoubleLog) {
 
     const offer = (event: StoredEvent): void => {
       if (event.position <= after) return
-      if (!filter || filter.matches(event)) sendFromAll(call, event)
+      if (!filter || filter.matches(event)) sendFromAll(call, event, filter !== undefined)
       scanned += 1
       if (filter && scanned % filter.checkpointEvery === 0) {
         call.write(checkpointResponse(event.position))
