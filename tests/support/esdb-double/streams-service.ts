@@ -59,14 +59,12 @@ export function createStreamsService(log: DoubleLog) {
   const subscriptions = new Set<ReadCall>()
   const traffic: StreamsTraffic = {
     sentFromAll: [],
-    dropSubscriptions() {
+    dropSubscriptions(how = 'unavailable') {
       const dropped = [...subscriptions]
       subscriptions.clear()
       for (const call of dropped) {
-        call.emit('error', {
-          code: status.UNAVAILABLE,
-          details: 'subscription dropped by the test',
-        })
+        if (how === 'end') call.end()
+        else call.emit('error', { code: status.UNAVAILABLE, details: 'subscription dropped' })
       }
       return dropped.length
     },
