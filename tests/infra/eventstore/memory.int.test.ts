@@ -7,4 +7,5 @@ void runEventStoreConformance(t, 'in-memory event store', () => ({
   open: async () => createInMemoryEventStore(),
   cleanup: () => {},
   durable: false,
+  densePositions: true,
 }))

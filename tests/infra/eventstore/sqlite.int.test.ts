@@ -32,6 +32,7 @@ void runEventStoreConformance(t, 'SQLite event store', () => {
     open: async () => createSqliteEventStore({ path: join(dir, 'events.db') }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
     durable: true,
+    densePositions: true,
   }
 })
 
