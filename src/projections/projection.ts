@@ -63,6 +63,8 @@ export const DEFAULT_MAX_BATCH = 500
 /** Default time `waitForPosition` waits before it rejects: 5 s. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 5_000
 /** First retry delay after a failure (50 ms), doubled per attempt up to `RETRY_CAP_MS` (5 s). */
+/** Default longest `stop` waits for the events committed before it to be projected: 2 s. */
+export const DEFAULT_STOP_DRAIN_MS = 2_000
 export const RETRY_BASE_MS = 50
 export const RETRY_CAP_MS = 5_000
 
@@ -86,7 +88,10 @@ export interface ProjectionRunner {
   waitForPosition(position: bigint, timeoutMs?: number): Promise<void>
   /** The last committed checkpoint, 0n before the first. */
   position(): bigint
-  /** Unsubscribes and resolves once the batch in flight, if any, is committed or failed. */
+  /**
+   * Projects what the log held when called (waiting at most `DEFAULT_STOP_DRAIN_MS`), then
+   * unsubscribes and resolves once the batch in flight, if any, is committed or failed.
+   */
   stop(): Promise<void>
 }
 
@@ -111,6 +116,7 @@ export function startProjection(options: StartProjectionOptions): ProjectionRunn
   let generation = 0
   let inFlight: Promise<void> = Promise.resolve()
   let stopped = false
+  let stopping: Promise<void> | undefined
   let settleReady: { resolve(): void; reject(err: Error): void } | undefined
   const ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }))
   // Nobody has to await `ready`: a stop before catching up must not be an unhandled rejection.
@@ -210,13 +216,25 @@ export function startProjection(options: StartProjectionOptions): ProjectionRunn
       return waiters.wait(position, timeoutMs)
     },
     position: () => checkpoint ?? 0n,
-    async stop() {
-      if (stopped) return
-      stopped = true
-      subscription.unsubscribe()
-      // The batch in flight still commits, and may satisfy some waiters before the rest fail.
-      await inFlight.catch(() => undefined)
-      end()
+    stop() {
+      if (stopped) return Promise.resolve()
+      stopping ??= (async () => {
+        // Events already committed are delivered but may still wait in the buffer or behind the
+        // batch in flight, and unsubscribing would drop them: a clean shutdown (which records
+        // disconnects just before) would leave the read models behind the log until a restart.
+        try {
+          const head = await events.headPosition()
+          await waiters.wait(head, DEFAULT_STOP_DRAIN_MS)
+        } catch {
+          // A closed store or a runner that cannot keep up: stop without draining.
+        }
+        stopped = true
+        subscription.unsubscribe()
+        // The batch in flight still commits, and may satisfy some waiters before the rest fail.
+        await inFlight.catch(() => undefined)
+        end()
+      })()
+      return stopping
     },
   }
 }

@@ -1,22 +1,30 @@
 import { randomUUID } from 'node:crypto'
-import { ParleyError } from '../../domain/shared/errors'
-import { categoryOf } from '../../domain/shared/streams'
 import { type Logger, silentLogger } from '../logging/logger'
-import {
-  StoreClosedError,
-  checkDistinctIds,
-  checkExpectedRevision,
-  findIdempotentResult,
-} from './append-rules'
+import { StoreClosedError, checkDistinctIds } from './append-rules'
 import { catchUpThenLive } from './catch-up'
 import { createLiveFeed } from './live-feed'
-import type { AppendResult, EventStore, ExpectedRevision, NewEvent, RecordedEvent } from './port'
+import type { AppendResult, EventStore, RecordedEvent } from './port'
 import {
   type EventRow,
   openEventsDatabase,
   prepareStatements,
   toRecordedEvent,
 } from './sqlite-schema'
+import {
+  type Writer,
+  type WriterHandlers,
+  DEFAULT_WRITER_MODE,
+  WriterMode,
+  startInlineWriter,
+  startWorkerWriter,
+} from './sqlite-writer'
+import {
+  type AppendOutcome,
+  type EventRowIn,
+  type WriteReply,
+  type WriteRequest,
+  deserializeError,
+} from './sqlite-writer-protocol'
 
 /** Default number of rows a catch-up or `readAll` reads per page: 1000. */
 export const DEFAULT_SQLITE_PAGE_SIZE = 1000
@@ -36,112 +44,140 @@ export interface SqliteEventStoreOptions {
   pageSize?: number
   /** Called after each committed transaction, for metrics and tests; default none. */
   onCommit?: (batch: CommitBatch) => void
+  /** Where writes run; default `DEFAULT_WRITER_MODE` (a worker thread), `inline` for `:memory:`. */
+  writer?: WriterMode
 }
 
-interface PendingAppend {
-  streamName: string
-  events: readonly NewEvent[]
-  expected: ExpectedRevision
-  /** Serialized before queueing, so an event JSON cannot hold fails alone and at once. */
-  rows: { id: string; type: string; data: string; metadata: string }[]
-  resolve(result: AppendResult): void
-  reject(err: unknown): void
-}
-
-type Outcome = { result: AppendResult } | { err: ParleyError }
+type Pending =
+  | {
+      kind: 'append'
+      streamName: string
+      rows: EventRowIn[]
+      resolve(result: AppendResult): void
+      reject(err: unknown): void
+    }
+  | { kind: 'prune'; resolve(count: number): void; reject(err: unknown): void }
 
 /**
- * The embedded event store on better-sqlite3. Appends are queued and committed in groups: all
- * appends requested in one turn of the event loop share one transaction, hence one fsync, and
- * each is still checked on its own (its expected revision against the database and the earlier
+ * The embedded event store on better-sqlite3. Reads run on this thread's own connection; writes
+ * go to a writer that owns the only write connection, by default on a worker thread, so commits
+ * and their fsyncs never block the event loop. The writer commits in groups: everything that
+ * arrived while its previous commit ran shares the next transaction, hence one fsync, and each
+ * append is still checked on its own (its expected revision against the database and the earlier
  * appends of the group), so a loser fails alone while the others commit. An event whose
  * caller-chosen id is already stored makes its append a no-op returning the first result: a
- * writer that timed out and retries cannot duplicate events.
+ * writer that timed out and retries cannot duplicate events. Committed events are published to
+ * the live feed before their appends resolve.
  */
 export function createSqliteEventStore(options: SqliteEventStoreOptions): EventStore {
   const log = options.logger ?? silentLogger
   const pageSize = options.pageSize ?? DEFAULT_SQLITE_PAGE_SIZE
+  const mode =
+    options.writer ?? (options.path === ':memory:' ? WriterMode.Inline : DEFAULT_WRITER_MODE)
+  if (mode === WriterMode.Worker && options.path === ':memory:') {
+    throw new RangeError('a :memory: event store cannot write from a worker thread')
+  }
+  // Opened here first, so the file, its directory and the table exist before the writer starts.
   const db = openEventsDatabase(options.path)
   const sql = prepareStatements(db)
   const feed = createLiveFeed()
-  let queue: PendingAppend[] = []
-  let scheduled: NodeJS.Immediate | undefined
+  // Sent, not yet answered, in the order sent: the writer answers in that order.
+  const pending: Pending[] = []
+  let answered = 0
+  let outbox: WriteRequest[] = []
+  let sending = false
   let closed = false
-  log.debug({ path: options.path }, 'event store opened')
+  let closing: Promise<void> | undefined
+  let broken: Error | undefined
 
-  // Counts the events the current group wrote, for `onCommit`.
-  let written = 0
-
-  const appendOne = (append: PendingAppend, at: number, out?: RecordedEvent[]): AppendResult => {
-    const { streamName, rows } = append
-    const retried = findIdempotentResult(streamName, append.events, (id) => {
-      const row = sql.findById.get(id)
-      return row && { streamName: row.stream, revision: row.revision, position: row.position }
-    })
-    if (retried !== undefined) return retried
-
-    const current = sql.streamRevision.get(streamName)
-    checkExpectedRevision(streamName, append.expected, current)
-    if (rows.length === 0) {
-      return { nextExpectedRevision: current ?? -1n, position: sql.head.get() ?? 0n }
+  const take = (count: number): Pending[] => {
+    const items = pending.slice(answered, answered + count)
+    answered += count
+    // Compact now and then rather than shift() per reply, which copies the array each time.
+    if (answered > 1024 && answered * 2 > pending.length) {
+      pending.splice(0, answered)
+      answered = 0
     }
-
-    const category = categoryOf(streamName)
-    let revision = current ?? -1n
-    let position = 0n
-    for (const { id, type, data, metadata } of rows) {
-      revision += 1n
-      const info = sql.insert.run(id, streamName, revision, type, data, metadata, at, category)
-      position = BigInt(info.lastInsertRowid)
-      const row = { id, type, data, metadata, stream: streamName, revision, position }
-      out?.push(toRecordedEvent({ ...row, recorded_at: BigInt(at) }))
-    }
-    written += rows.length
-    return { nextExpectedRevision: revision, position }
+    return items
   }
 
-  // Only a ParleyError (a lost race, a reused id) is that append's own failure; anything else
-  // (a full disk, an I/O error) escapes, rolls the whole group back and fails every append in it.
-  const commitGroup = db.transaction((group: PendingAppend[], out?: RecordedEvent[]) => {
-    const at = Date.now()
-    return group.map((append): Outcome => {
-      try {
-        return { result: appendOne(append, at, out) }
-      } catch (err) {
-        if (err instanceof ParleyError) return { err }
-        throw err
-      }
-    })
-  })
+  const recorded = (append: Pending & { kind: 'append' }, outcome: AppendOutcome, at: number) => {
+    if (!outcome.ok || outcome.written === 0) return []
+    const first = outcome.written - 1
+    return append.rows.map(({ id, type, data, metadata }, i): RecordedEvent => ({
+      id,
+      streamName: append.streamName,
+      revision: outcome.nextExpectedRevision - BigInt(first - i),
+      position: outcome.position - BigInt(first - i),
+      type,
+      data: JSON.parse(data),
+      metadata: metadata === '{}' ? {} : JSON.parse(metadata),
+      recordedAt: at,
+    }))
+  }
 
-  const flush = (): void => {
-    scheduled = undefined
-    const group = queue
-    queue = []
-    if (group.length === 0) return
-
+  const committed = (reply: WriteReply & { kind: 'committed' }): void => {
+    const appends = take(reply.outcomes.length) as (Pending & { kind: 'append' })[]
     // Live events are decoded only when someone listens: a store with no subscriber saves it.
-    const committed: RecordedEvent[] | undefined = feed.hasListeners() ? [] : undefined
-    let outcomes: Outcome[]
-    written = 0
-    try {
-      // IMMEDIATE takes the write lock up front, so a second process writing the same file makes
-      // this wait (busy timeout) instead of failing when a read lock is upgraded.
-      outcomes = commitGroup.immediate(group, committed)
-    } catch (err) {
-      log.error({ err, appends: group.length }, 'group commit failed')
-      for (const append of group) append.reject(err)
-      return
+    if (feed.hasListeners()) {
+      const batch: RecordedEvent[] = []
+      appends.forEach((append, i) => {
+        for (const event of recorded(append, reply.outcomes[i], reply.recordedAt)) batch.push(event)
+      })
+      feed.publish(batch)
     }
 
-    if (committed !== undefined) feed.publish(committed)
-    group.forEach((append, i) => {
-      const outcome = outcomes[i]
-      if ('result' in outcome) append.resolve(outcome.result)
-      else append.reject(outcome.err)
+    let events = 0
+    appends.forEach((append, i) => {
+      const outcome = reply.outcomes[i]
+      if (!outcome.ok) return append.reject(deserializeError(outcome.error))
+      events += outcome.written
+      const { nextExpectedRevision, position } = outcome
+      append.resolve({ nextExpectedRevision, position })
     })
     // Last, so a throwing hook cannot leave a caller's append unsettled.
-    options.onCommit?.({ appends: group.length, events: written })
+    options.onCommit?.({ appends: appends.length, events })
+  }
+
+  const handlers: WriterHandlers = {
+    reply(reply) {
+      if (reply.kind === 'committed') return committed(reply)
+      if (reply.kind === 'pruned')
+        return (take(1)[0] as Pending & { kind: 'prune' }).resolve(reply.count)
+
+      const err = deserializeError(reply.error)
+      log.error({ err, appends: reply.count }, 'group commit failed')
+      for (const item of take(reply.count)) item.reject(err)
+    },
+    failed(err) {
+      if (broken !== undefined) return
+      broken = err
+      log.error({ err }, 'event store writer failed')
+      for (const item of take(pending.length - answered)) item.reject(err)
+      feed.fail(err)
+    },
+  }
+  const writer: Writer =
+    mode === WriterMode.Worker
+      ? startWorkerWriter(options.path, handlers)
+      : startInlineWriter(db, sql, handlers)
+  log.debug({ path: options.path, writer: mode }, 'event store opened')
+
+  // Everything requested in one synchronous run goes to the writer as one message.
+  const send = (): void => {
+    sending = false
+    const requests = outbox
+    outbox = []
+    if (requests.length > 0) writer.send(requests)
+  }
+
+  const submit = (request: WriteRequest, item: Pending): void => {
+    if (broken !== undefined) throw broken
+    pending.push(item)
+    outbox.push(request)
+    if (sending) return
+    sending = true
+    queueMicrotask(send)
   }
 
   const readPage = (after: bigint, categories?: readonly string[]): RecordedEvent[] => {
@@ -164,8 +200,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     async appendToStream(streamName, events, appendOptions = {}) {
       if (closed) throw new StoreClosedError()
       checkDistinctIds(streamName, events)
-      const rows = events.map((event) => ({
+      const rows = events.map((event): EventRowIn => ({
         id: event.id ?? randomUUID(),
+        chosen: event.id !== undefined,
         type: event.type,
         data: JSON.stringify(event.data ?? null),
         metadata: JSON.stringify(event.metadata ?? {}),
@@ -173,8 +210,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
 
       return new Promise<AppendResult>((resolve, reject) => {
         const expected = appendOptions.expectedRevision ?? 'any'
-        queue.push({ streamName, events, expected, rows, resolve, reject })
-        scheduled ??= setImmediate(flush)
+        const request: WriteRequest = { kind: 'append', streamName, expected, rows }
+        submit(request, { kind: 'append', streamName, rows, resolve, reject })
       })
     },
 
@@ -205,23 +242,15 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       return catchUpThenLive(source, subscribeOptions)
     },
 
-    async prune({ category, type, recordedBefore, keepLatestBy }) {
+    async prune(pruneOptions) {
       if (closed) throw new StoreClosedError()
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(keepLatestBy)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(pruneOptions.keepLatestBy)) {
+        const { keepLatestBy } = pruneOptions
         throw new RangeError(`keepLatestBy must be a plain field name, got ${keepLatestBy}`)
       }
-      // Positions never go back (AUTOINCREMENT), so a deleted event leaves a gap that readers
-      // skip; the kept newest event per stream also keeps each stream's revision where it was.
-      const info = db
-        .prepare(
-          `DELETE FROM events
-           WHERE category = ? AND type = ? AND recorded_at < ?
-             AND position NOT IN (
-               SELECT MAX(position) FROM events WHERE category = ? AND type = ?
-               GROUP BY stream, json_extract(data, '$.${keepLatestBy}'))`,
-        )
-        .run(category, type, recordedBefore, category, type)
-      return info.changes
+      return new Promise<number>((resolve, reject) => {
+        submit({ kind: 'prune', options: { ...pruneOptions } }, { kind: 'prune', resolve, reject })
+      })
     },
 
     async headPosition() {
@@ -229,16 +258,18 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       return sql.head.get() ?? 0n
     },
 
-    async close() {
-      if (closed) return
+    close() {
       // Appends already accepted are committed, then nothing new is: a shutdown loses no write
       // that a caller may be awaiting.
-      closed = true
-      if (scheduled !== undefined) clearImmediate(scheduled)
-      flush()
-      feed.close()
-      db.close()
-      log.debug({ path: options.path }, 'event store closed')
+      closing ??= (async () => {
+        closed = true
+        send()
+        await writer.close()
+        feed.close()
+        db.close()
+        log.debug({ path: options.path }, 'event store closed')
+      })()
+      return closing
     },
   }
 }
