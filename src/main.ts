@@ -1,4 +1,5 @@
 import { createParley } from './server'
+import { describeStores } from './infra/backends'
 import { ConfigError, loadConfig, type Config } from './infra/config/config'
 import { DataDirLockedError } from './infra/lock/data-dir-lock'
 import { createLogger } from './infra/logging/logger'
@@ -17,13 +18,15 @@ export async function main(): Promise<void> {
     parley = await createParley(config, { logger })
   } catch (err) {
     // Our own errors say what to change; anything else (a data directory that is a file, a
-    // disk that refuses) is reported with the data directory it concerns.
+    // disk that refuses, a database server out of reach) is reported with the stores it concerns.
     const known = err instanceof ConfigError || err instanceof DataDirLockedError
     const message = err instanceof Error ? err.message : String(err)
+    const stores = describeStores(config)
     process.stderr.write(
       known
         ? `parley: ${message}\n`
-        : `parley: cannot open PARLEY_DATA_DIR ${config.dataDir}: ${message}\n`,
+        : `parley: cannot open the stores (events: ${stores.events}, read models: ` +
+            `${stores.readModels}): ${message}\n`,
     )
     process.exitCode = 1
     return
@@ -42,7 +45,7 @@ export async function main(): Promise<void> {
   // The bound port, which differs from the configured one when PORT=0.
   const address = parley.app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : config.port
-  logger.info({ port, host: config.host, dataDir: config.dataDir }, 'parley serving')
+  logger.info({ port, host: config.host, ...describeStores(config) }, 'parley serving')
 
   let stopping = false
   const stop = (signal: string): void => {

@@ -1,23 +1,20 @@
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { asyncScheduler, type SchedulerLike } from 'rxjs'
 import { ConnectionRegistry } from './gateway/connections/registry'
 import { buildApp } from './gateway/app'
 import type { GatewayServices } from './gateway/services'
 import { resolveAuthSecret } from './infra/auth/secret'
+import { openEventStore, openReadModelStore, usesDataDir } from './infra/backends'
+import { ConfigError, type Config } from './infra/config/config'
 import { createTokenVerifier } from './infra/auth/tokens'
 import { ConversationCommands, type Clock } from './infra/commands/conversation-commands'
 import { DeskCommands } from './infra/commands/desk-commands'
 import { PresenceCommands } from './infra/commands/presence-commands'
-import { ConfigError, type Config } from './infra/config/config'
-import { EVENTS_FILE, READ_MODELS_FILE } from './infra/data-files'
 import type { EventStore } from './infra/eventstore/port'
 import { lockDataDir } from './infra/lock/data-dir-lock'
-import { createSqliteEventStore } from './infra/eventstore/sqlite'
 import { createSnowflake } from './infra/ids/snowflake'
 import { silentLogger, type Logger } from './infra/logging/logger'
 import type { ReadModelStore } from './infra/readmodel/port'
-import { createSqliteReadModelStore } from './infra/readmodel/sqlite'
 import { DeliveryManager } from './projections/delivery/delivery-manager'
 import { Dispatcher } from './projections/dispatch/dispatcher'
 import { presenceAvailability } from './projections/presence/agent-availability'
@@ -52,29 +49,25 @@ export async function createParley(
   config: Config,
   overrides: ParleyOverrides = {},
 ): Promise<Parley> {
-  // The production adapters are not part of this version: refusing beats silently writing to
-  // the embedded files while the operator believes the data is in EventStoreDB or MongoDB.
-  const unsupported = [
-    config.eventStoreUrl && 'PARLEY_EVENTSTORE_URL',
-    config.mongodbUrl && 'PARLEY_MONGODB_URL',
-  ].filter((name): name is string => Boolean(name))
-  if (unsupported.length > 0 && !overrides.events) {
-    throw new ConfigError(
-      unsupported.map((name) => `${name}: this version runs on the embedded store only; unset it`),
-    )
+  // Nodes sharing an event store serve the same people: a secret generated into one node's data
+  // directory would make the tokens minted for the others fail there.
+  if (config.eventStoreUrl && !config.authSecret) {
+    throw new ConfigError([
+      'PARLEY_AUTH_SECRET: required with PARLEY_EVENTSTORE_URL, so that every node sharing the ' +
+        'event store verifies the same tokens',
+    ])
   }
 
   const logger = overrides.logger ?? silentLogger
-  const lock = overrides.events ? null : lockDataDir(config.dataDir)
+  // The data directory is locked while any embedded store lives in it: two servers writing one
+  // SQLite log would each miss the other's live events.
+  const lock = overrides.events || !usesDataDir(config) ? null : lockDataDir(config.dataDir)
   const scheduler = overrides.scheduler ?? asyncScheduler
   const clock: Clock = { now: () => scheduler.now() }
 
-  // 1. Stores: the embedded SQLite files unless others are given.
-  const events =
-    overrides.events ?? createSqliteEventStore({ path: join(config.dataDir, EVENTS_FILE), logger })
-  const readModels =
-    overrides.readModels ??
-    createSqliteReadModelStore({ path: join(config.dataDir, READ_MODELS_FILE) })
+  // 1. Stores: the configured ones (src/infra/backends.ts) unless others are given.
+  const events = overrides.events ?? openEventStore(config, { logger })
+  const readModels = overrides.readModels ?? openReadModelStore(config, logger)
   await readModels.ensureCollections(allProjections.flatMap((p) => p.collections))
 
   // 2. Identity: tokens and ids. Ids are seeded past the newest stored event's time, so a clock

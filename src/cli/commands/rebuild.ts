@@ -9,7 +9,7 @@ import { ReadModelGenerationError, type ReadModelStore } from '../../infra/readm
 import type { Projection } from '../../projections/projection'
 import { allProjections } from '../../projections/readmodels'
 import type { ProgressListener, RebuildProgress } from '../../projections/rebuild/meter'
-import { EVENTS_FILE, READ_MODELS_FILE } from '../../infra/data-files'
+import { EVENTS_FILE } from '../../infra/data-files'
 import type { CliIo } from '../main'
 
 /** What `rebuild` and `verify` use beyond CliIo: a terminal to draw the progress bar on. */
@@ -84,22 +84,20 @@ export async function withStores(
   io: CliIo,
   work: (stores: Stores) => Promise<void>,
 ): Promise<void> {
+  // The stores the server would use: the data directory's embedded files unless the backend
+  // URLs move the events or the read models elsewhere (`--data-dir` names the embedded files).
   const config = loadConfig(io.env)
-  // As the server does: the embedded files are not where an operator with these set keeps data.
-  if (config.eventStoreUrl || config.mongodbUrl) {
-    throw new Error('this version rebuilds the embedded stores only; unset the backend URLs')
+  const dataDir = options.dataDir ?? config.dataDir
+  const effective = { ...config, dataDir }
+  const eventsPath = join(dataDir, EVENTS_FILE)
+  if (!config.eventStoreUrl && !existsSync(eventsPath)) {
+    throw new Error(`no event log at ${eventsPath}`)
   }
 
   // Loaded only when asked for, so `parley token` stays light.
-  const { createSqliteEventStore } = await import('../../infra/eventstore/sqlite')
-  const { createSqliteReadModelStore } = await import('../../infra/readmodel/sqlite')
-
-  const dataDir = options.dataDir ?? config.dataDir
-  const eventsPath = join(dataDir, EVENTS_FILE)
-  if (!existsSync(eventsPath)) throw new Error(`no event log at ${eventsPath}`)
-
-  const events = createSqliteEventStore({ path: eventsPath })
-  const readModels = createSqliteReadModelStore({ path: join(dataDir, READ_MODELS_FILE) })
+  const { openEventStore, openReadModelStore } = await import('../../infra/backends')
+  const events = openEventStore(effective)
+  const readModels = openReadModelStore(effective)
   const projections = allProjections.filter(
     (p) => options.projection === undefined || p.name === options.projection,
   )

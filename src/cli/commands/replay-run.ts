@@ -52,8 +52,8 @@ export interface ReplaySummary {
 export async function runReplay(options: ReplayOptions, io: ReplayIo): Promise<ReplaySummary> {
   // 1. What to read, and where from.
   const filter = filterOf(options)
-  const dataDir = options.dataDir ?? loadConfig(io.env).dataDir
-  const store = openEventLog(dataDir)
+  const config = options.dataDir === undefined ? loadConfig(io.env) : undefined
+  const store = openEventLog({ dataDir: options.dataDir, ...config }, config?.dataDir)
   const interrupt = interruptSignal(io)
   const format = formatterFor(options.format)
   let output: { stream: Writable; owned: boolean } | undefined

@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { ParleyError } from '../../domain/shared/errors'
 import { categoryOf } from '../../domain/shared/streams'
 import type { EventStore, RecordedEvent } from '../../infra/eventstore/port'
+import { DEFAULT_DATA_DIR } from '../../infra/config/config'
+import { createEsdbEventStore } from '../../infra/eventstore/esdb/esdb-event-store'
 import { createSqliteEventStore } from '../../infra/eventstore/sqlite'
 import type { EventFilter } from './replay-options'
 
@@ -20,12 +22,25 @@ export const REPLAY_PAGE_SIZE = 500
 /** Code of a replay or report asked to read a log that does not exist. */
 export const EVENT_LOG_MISSING = 'event_log_missing' as const
 
+/** Where a replay or report reads: `--data-dir` if given, else the configured event store. */
+export interface EventLogSource {
+  /** An embedded log's data directory; wins over `eventStoreUrl`. */
+  dataDir?: string
+  /** PARLEY_EVENTSTORE_URL: read EventStoreDB instead of the embedded log. */
+  eventStoreUrl?: string
+}
+
 /**
- * Opens the embedded log of a data directory for reading. It only reads, and SQLite's WAL mode
- * lets it do so beside a running server; a missing file is an error rather than a new empty log.
+ * Opens the event log for reading: EventStoreDB when a URL is given and no data directory, else
+ * the embedded log of the data directory. Both only read; SQLite's WAL mode lets a replay run
+ * beside a running server, and a missing file is an error rather than a new empty log.
  */
-export function openEventLog(dataDir: string): EventStore {
-  const path = join(dataDir, REPLAY_EVENTS_FILE)
+export function openEventLog(source: EventLogSource, fallbackDataDir = DEFAULT_DATA_DIR): EventStore {
+  if (source.dataDir === undefined && source.eventStoreUrl) {
+    return createEsdbEventStore({ connectionString: source.eventStoreUrl })
+  }
+
+  const path = join(source.dataDir ?? fallbackDataDir, REPLAY_EVENTS_FILE)
   if (!existsSync(path)) {
     throw new ParleyError(EVENT_LOG_MISSING, `no event log at ${path}`, { path })
   }

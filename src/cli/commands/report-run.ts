@@ -40,8 +40,8 @@ const EVENTS_PER_TURN = 4096
 export async function runReport(options: ReportOptions, io: ReplayIo): Promise<AnalyticsReport> {
   // 1. Read and fold: the report needs the conversation category only.
   const filter: EventFilter = { ...filterOf(options), categories: [StreamCategory.Conversation] }
-  const dataDir = options.dataDir ?? loadConfig(io.env).dataDir
-  const store = openEventLog(dataDir)
+  const config = options.dataDir === undefined ? loadConfig(io.env) : undefined
+  const store = openEventLog({ dataDir: options.dataDir, ...config }, config?.dataDir)
   const interrupt = interruptSignal(io)
   let state = initialAnalyticsState()
   try {

@@ -111,14 +111,6 @@ export function loadConfig(env: Env = process.env): Config {
         `PARLEY_OFFLINE_AFTER_MS (${config.offlineAfterMs}): a person goes offline before leaving`,
     )
   }
-  // Nodes sharing an event store serve the same people: a secret generated into one node's data
-  // directory would make the tokens minted for the others fail there.
-  if (config.eventStoreUrl && !config.authSecret && !env.PARLEY_AUTH_SECRET?.trim()) {
-    problems.push(
-      'PARLEY_AUTH_SECRET: required with PARLEY_EVENTSTORE_URL, so that every node sharing the ' +
-        'event store verifies the same tokens',
-    )
-  }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
 }

@@ -127,18 +127,10 @@ t.test('accepts the discover and srv forms of the store urls', async (t) => {
   const config = loadConfig({
     PARLEY_EVENTSTORE_URL: 'esdb+discover://cluster.example:2113',
     PARLEY_MONGODB_URL: 'mongodb+srv://user:pw@cluster.example/',
-    PARLEY_AUTH_SECRET: SECRET,
   })
 
   t.equal(config.eventStoreUrl, 'esdb+discover://cluster.example:2113')
   t.equal(config.mongodbUrl, 'mongodb+srv://user:pw@cluster.example/')
-})
-
-t.test('requires a shared auth secret when the events live in EventStoreDB', async (t) => {
-  const err = configErrorOf({ PARLEY_EVENTSTORE_URL: 'esdb://localhost:2113?tls=false' })
-
-  t.match(err.message, 'PARLEY_AUTH_SECRET: required with PARLEY_EVENTSTORE_URL')
-  t.doesNotThrow(() => loadConfig({ PARLEY_MONGODB_URL: 'mongodb://localhost:27017' }))
 })
 
 t.test('names every bad variable, its value and what was expected, all at once', async (t) => {
