@@ -240,6 +240,7 @@ export class ParleyClient {
         this.bootTimer = this.options.clock.setTimeout(() => void this.boot(), delay)
         return
       }
+      if (this.statusSubject.value === 'closed') return
       this.initialised = true
       this.self ??= tokenParticipant(this.firstToken)
       this.restore()
