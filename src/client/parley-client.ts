@@ -66,6 +66,8 @@ export class ParleyClient {
     this.http = new HttpApi({
       baseUrl: o.baseUrl,
       fetch: o.fetch,
+      clock: o.clock,
+      timeoutMs: o.requestTimeoutMs,
       token: async () => this.lastToken ?? this.nextToken(),
       ...(typeof o.token === 'function' && { refreshToken: () => this.nextToken() }),
     })

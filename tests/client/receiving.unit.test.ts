@@ -203,3 +203,20 @@ t.test('a user learns the conversation from a push and names it on the next send
   const [, next] = env.server.framesFrom('user', userId, 'send')
   t.notOk('conversationId' in next, 'after the closed notice, a send opens the next conversation')
 })
+
+t.test('a history read that hangs is aborted after requestTimeoutMs and tried again', async (t) => {
+  const env = world()
+  const agentId = uniqueId('agent')
+  const user = { role: 'user', id: uniqueId('user') }
+  const conversationId = env.server.open(user.id, agentId)
+  env.server.append(conversationId, { from: user, content: text('old') }, [])
+  const release = env.server.pauseHistory()
+  const agent = connect(t, env, { role: 'agent', id: agentId }, { requestTimeoutMs: 2_000 })
+  agent.client.follow(conversationId)
+  await env.clock.advance(2_500)
+  t.match(agent.errors, [{ code: 'network_error', message: 'request timed out' }])
+
+  release()
+  await env.clock.until('the retry delivers', () => agent.items.length === 1)
+  t.ok(env.server.historyRequests.length >= 2, 'asked again')
+})
