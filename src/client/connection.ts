@@ -32,6 +32,8 @@ export interface ConnectionDeps {
 export class Connection {
   private socket: WebSocketLike | undefined
   private running = false
+  /** Counts start()s, so an attempt still awaiting its token after a stop() gives up. */
+  private generation = 0
   private attempt = 0
   private everOpened = false
   private timers = new Set<unknown>()
@@ -47,6 +49,7 @@ export class Connection {
   start(): void {
     if (this.running) return
     this.running = true
+    this.generation += 1
     this.attempt = 0
     void this.connect()
   }
@@ -65,7 +68,7 @@ export class Connection {
     return true
   }
 
-  /** Closes the current socket as dead and reconnects (tests and "network changed" hooks). */
+  /** Abandons the current socket and reconnects, e.g. when the network changed. */
   recycle(): void {
     if (this.socket) this.drop(1000, 'recycled', true)
   }
@@ -88,6 +91,7 @@ export class Connection {
 
   private async connect(): Promise<void> {
     const { options } = this.deps
+    const generation = this.generation
     this.deps.onStatus(this.everOpened || this.attempt > 0 ? 'reconnecting' : 'connecting')
     let token: string
     try {
@@ -96,7 +100,7 @@ export class Connection {
       options.logger.warn({ err }, 'token provider failed')
       return this.retryLater()
     }
-    if (!this.running) return
+    if (!this.running || generation !== this.generation) return
 
     const url = `${options.baseUrl.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(token)}`
     let socket: WebSocketLike
@@ -132,7 +136,7 @@ export class Connection {
       this.lost()
       if (!this.running) return
       if (opened) return this.retryLater()
-      void this.checkToken(token)
+      void this.checkToken(token, generation)
     }
   }
 
@@ -173,9 +177,9 @@ export class Connection {
     })
   }
 
-  private async checkToken(token: string): Promise<void> {
+  private async checkToken(token: string, generation: number): Promise<void> {
     const refused = await this.deps.refuses(token)
-    if (!this.running) return
+    if (!this.running || generation !== this.generation) return
     if (!refused) return this.retryLater()
     this.running = false
     this.deps.options.logger.info({}, 'token refused')

@@ -1,5 +1,5 @@
 import { ClientError, ClientErrorCode } from './errors'
-import type { ChatItem, FetchLike, Participant } from './types'
+import type { ChatItem, Clock, FetchLike, Participant } from './types'
 
 /** One entry of `GET /v1/conversations/:id/messages` (docs/protocol.md, HTTP API). */
 export interface HistoryEntry {
@@ -18,6 +18,9 @@ export interface HistoryEntry {
 export interface HttpApiDeps {
   baseUrl: string
   fetch: FetchLike
+  clock: Clock
+  /** A request not answered by then is aborted (`network_error`). */
+  timeoutMs: number
   /** The token for the next request. */
   token(): Promise<string>
   /** Asked once when a request gets 401, so a provider can hand out a fresh token. */
@@ -70,13 +73,21 @@ export class HttpApi {
     if (init.body !== undefined && !headers.has('content-type')) {
       headers.set('content-type', 'application/json')
     }
+    // A hung request would stall a conversation's catch-up: abort it on the client's clock.
+    const controller = new AbortController()
+    const timer = this.deps.clock.setTimeout(() => controller.abort(), this.deps.timeoutMs)
     let response: Response
+    let text: string
     try {
-      response = await this.deps.fetch(this.deps.baseUrl + path, { ...init, headers })
+      const signal = init.signal ?? controller.signal
+      response = await this.deps.fetch(this.deps.baseUrl + path, { ...init, headers, signal })
+      text = await response.text()
     } catch (err) {
-      throw new ClientError(ClientErrorCode.Network, `request failed: ${String(err)}`)
+      const why = controller.signal.aborted ? 'timed out' : `failed: ${String(err)}`
+      throw new ClientError(ClientErrorCode.Network, `request ${why}`)
+    } finally {
+      this.deps.clock.clearTimeout(timer)
     }
-    const text = await response.text()
     const body = parseJson(text)
     if (!response.ok) {
       const { code, message } = (body ?? {}) as { code?: unknown; message?: unknown }

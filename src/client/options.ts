@@ -27,6 +27,8 @@ export const DEFAULT_ACK_DELAY_MS = 200
 export const DEFAULT_GAP_FILL_DELAY_MS = 200
 /** Default history page size when catching up (the server allows 1 to 500). */
 export const DEFAULT_HISTORY_PAGE = 100
+/** Default time an HTTP request may take before it is aborted and counted as failed. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000
 /** Default number of sends awaiting `sent` at once, well under the server's burst of 40. */
 export const DEFAULT_MAX_IN_FLIGHT = 10
 
@@ -70,6 +72,8 @@ export interface ParleyClientOptions {
   historyPageSize?: number
   /** Default `DEFAULT_MAX_IN_FLIGHT` (10). */
   maxInFlight?: number
+  /** Default `DEFAULT_REQUEST_TIMEOUT_MS` (15 000). */
+  requestTimeoutMs?: number
   /** Timers; default the global ones and `Date.now`. */
   clock?: Clock
   /** Random numbers in [0, 1) for jitter; default `Math.random`. */
@@ -96,6 +100,7 @@ export interface ResolvedOptions {
   gapFillDelayMs: number
   historyPageSize: number
   maxInFlight: number
+  requestTimeoutMs: number
   clock: Clock
   random: () => number
   logger: ClientLogger
@@ -141,6 +146,7 @@ export function resolveOptions(options: ParleyClientOptions): ResolvedOptions {
     gapFillDelayMs: options.gapFillDelayMs ?? DEFAULT_GAP_FILL_DELAY_MS,
     historyPageSize: options.historyPageSize ?? DEFAULT_HISTORY_PAGE,
     maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     logger: options.logger ?? silentClientLogger,

@@ -115,7 +115,7 @@ export class Outbox {
     this.inFlight.delete(entry.clientMsgId)
 
     if (isRetryableCode(frame.code)) {
-      // Left pending and out of flight: the timer sends it again after resendAfterMs.
+      // Stays pending, counted as written now: the timer sends it again after resendAfterMs.
       this.inFlight.set(entry.clientMsgId, this.deps.clock.now())
     } else if (frame.code === 'conversation_closed' && entry.autoConversation) {
       // The retry check runs before the closed check on the server, so the message is not in

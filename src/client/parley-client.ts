@@ -55,6 +55,7 @@ export class ParleyClient {
   private firstToken: string | undefined
   private initialised = false
   private initFailures = 0
+  private bootTimer: unknown
   private closes: { conversationId: string; resolve(): void; reject(err: Error): void }[] = []
 
   constructor(options: ParleyClientOptions) {
@@ -65,6 +66,8 @@ export class ParleyClient {
     this.http = new HttpApi({
       baseUrl: o.baseUrl,
       fetch: o.fetch,
+      clock: o.clock,
+      timeoutMs: o.requestTimeoutMs,
       token: async () => this.lastToken ?? this.nextToken(),
       ...(typeof o.token === 'function' && { refreshToken: () => this.nextToken() }),
     })
@@ -112,6 +115,7 @@ export class ParleyClient {
   /** Stops for good: acks still waiting go out if the socket is open, then it closes. */
   async close(): Promise<void> {
     if (this.statusSubject.value === 'closed') return
+    this.options.clock.clearTimeout(this.bootTimer)
     this.inbox.stop()
     this.outbox.stop()
     this.connection.stop()
@@ -125,8 +129,16 @@ export class ParleyClient {
     this.statusSubject.complete()
   }
 
+  /** Drops the socket and connects again after the usual backoff, e.g. on the `online` event. */
+  reconnect(): void {
+    this.connection.recycle()
+  }
+
   /** Queues a message under a new clientMsgId; it is resent until confirmed or failed. */
   send(input: SendInput): OutgoingMessage {
+    if (this.statusSubject.value === 'closed') {
+      throw new ClientError(ClientErrorCode.Closed, 'this client is closed')
+    }
     const content = input?.content as unknown
     if (content === null || typeof content !== 'object' || Array.isArray(content)) {
       throw new TypeError('send() needs content: an object with a format')
@@ -227,11 +239,10 @@ export class ParleyClient {
           this.options.random,
         )
         this.setStatus('reconnecting')
-        this.options.clock.setTimeout(() => {
-          if (this.statusSubject.value !== 'closed') void this.boot()
-        }, delay)
+        this.bootTimer = this.options.clock.setTimeout(() => void this.boot(), delay)
         return
       }
+      if (this.statusSubject.value === 'closed') return
       this.initialised = true
       this.self ??= tokenParticipant(this.firstToken)
       this.restore()

@@ -91,3 +91,41 @@ t.test('api() asks a token provider for a fresh token once on 401', async (t) =>
   await t.rejects(refused.client.api('/v1/conversations'), { code: 'unauthorized', status: 401 })
   t.equal(refused.asked(), 2, 'one fresh token, then the 401 is reported')
 })
+
+t.test('a token provider that fails at start is asked again with backoff', async (t) => {
+  const env = world()
+  const id = uniqueId('user')
+  let asked = 0
+  const user = connect(
+    t,
+    env,
+    { role: 'user', id },
+    {
+      token: () => {
+        asked += 1
+        if (asked < 3) throw new Error('token service down')
+        return fakeToken('user', id)
+      },
+    },
+  )
+  await env.clock.until('open', () => user.client.status === 'open', 60_000)
+  t.equal(asked, 3)
+  t.match(user.errors, [{ message: 'token service down' }, { message: 'token service down' }])
+  t.ok(user.statuses.includes('reconnecting'), 'reported as reconnecting meanwhile')
+})
+
+t.test('reconnect() replaces the socket and a closed client refuses new sends', async (t) => {
+  const env = world()
+  const id = uniqueId('user')
+  const user = connect(t, env, { role: 'user', id })
+  await env.clock.advance(10)
+  user.client.reconnect()
+  await env.clock.until(
+    'a new socket',
+    () => env.server.socketsOf('user', id).length === 1 && env.server.connections.length === 2,
+  )
+  t.equal(user.client.status, 'open')
+
+  await user.client.close()
+  t.throws(() => user.client.send({ content: text('too late') }), { code: 'client_closed' })
+})

@@ -142,7 +142,7 @@ t.test('a confirmed own send is an own item at its seq between the other side’
 })
 
 t.test('acknowledges in batches no larger than the protocol allows', async (t) => {
-  const { env, agent, agentId, conversationId, say } = await agentWithConversation(t)
+  const { env, agent, agentId, say } = await agentWithConversation(t)
   for (let i = 0; i < 1_500; i += 1) say(`m${i}`)
   await env.clock.advance(1_000)
 
@@ -154,7 +154,6 @@ t.test('acknowledges in batches no larger than the protocol allows', async (t) =
     'at most 1000 ids each',
   )
   t.equal(new Set(env.server.ackedBy('agent', agentId)).size, 1_500, 'every item acked')
-  void conversationId
 })
 
 t.test('a gap the server refuses to fill is released in seq order and reported', async (t) => {
@@ -203,4 +202,21 @@ t.test('a user learns the conversation from a push and names it on the next send
   await env.clock.advance(500)
   const [, next] = env.server.framesFrom('user', userId, 'send')
   t.notOk('conversationId' in next, 'after the closed notice, a send opens the next conversation')
+})
+
+t.test('a history read that hangs is aborted after requestTimeoutMs and tried again', async (t) => {
+  const env = world()
+  const agentId = uniqueId('agent')
+  const user = { role: 'user', id: uniqueId('user') }
+  const conversationId = env.server.open(user.id, agentId)
+  env.server.append(conversationId, { from: user, content: text('old') }, [])
+  const release = env.server.pauseHistory()
+  const agent = connect(t, env, { role: 'agent', id: agentId }, { requestTimeoutMs: 2_000 })
+  agent.client.follow(conversationId)
+  await env.clock.advance(2_500)
+  t.match(agent.errors, [{ code: 'network_error', message: 'request timed out' }])
+
+  release()
+  await env.clock.until('the retry delivers', () => agent.items.length === 1)
+  t.ok(env.server.historyRequests.length >= 2, 'asked again')
 })

@@ -3,6 +3,7 @@ import { firstValueFrom, merge, filter, timeout, startWith } from 'rxjs'
 import WebSocket from 'ws'
 import { ParleyClient } from '../../src/client/parley-client'
 import type { ChatItem, WebSocketConstructor } from '../../src/client/types'
+import { createTokenSigner } from '../../src/infra/auth/tokens'
 import { fetchMessages, startTestServer, uniqueId, type TestServer } from '../support/server'
 
 const text = (value: string) => ({ format: 'text' as const, text: value })
@@ -116,3 +117,26 @@ t.test(
     t.same(await firstValueFrom(user.client.outgoing$), [], 'nothing left pending')
   },
 )
+
+t.test('a token the real server refuses ends in unauthorized, with no retries', async (t) => {
+  const server = await startTestServer()
+  t.teardown(() => server.close())
+  const { WebSocket: Ws, sockets } = trackedWebSocket()
+  const forged = createTokenSigner('another-secret-0123456789abcdefghijklmnopqrstuv')
+  const client = new ParleyClient({
+    baseUrl: server.httpUrl,
+    token: forged.sign({ role: 'user', id: uniqueId('user') }),
+    WebSocket: Ws,
+    reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+  })
+  t.teardown(() => client.close())
+  const refused = firstValueFrom(
+    client.status$.pipe(
+      filter((s) => s === 'unauthorized'),
+      timeout({ first: 10_000, with: () => Promise.reject(new Error('no unauthorized status')) }),
+    ),
+  )
+  client.start()
+  await refused
+  t.equal(sockets.length, 1, 'one attempt')
+})

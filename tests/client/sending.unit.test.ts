@@ -220,3 +220,29 @@ t.test(
     t.notOk('conversationId' in third, 'without the closed conversation id')
   },
 )
+
+t.test(
+  'a sent frame that arrives after the send was marked failed still confirms it',
+  async (t) => {
+    const env = world()
+    const agentId = uniqueId('agent')
+    const conversationId = env.server.open(uniqueId('user'), agentId)
+    const agent = connect(
+      t,
+      env,
+      { role: 'agent', id: agentId },
+      { failAfterMs: 3_000, resendAfterMs: 60_000 },
+    )
+    await env.clock.advance(10)
+    let late: Record<string, unknown> | undefined
+    env.server.dropNext((f) => f.type === 'sent' && Boolean((late = f)))
+    agent.client.send({ conversationId, content: text('slow') })
+    await env.clock.advance(4_000)
+    t.equal(agent.pending()[0].state, 'failed')
+
+    env.server.write(env.server.socketsOf('agent', agentId)[0], late as { type: string })
+    await env.clock.advance(10)
+    t.same(agent.pending(), [], 'confirmed after all')
+    t.match(agent.items, [{ own: true, seq: 1, messageId: late!.messageId }])
+  },
+)

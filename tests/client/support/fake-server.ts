@@ -153,7 +153,7 @@ export class FakeServer {
     for (const c of this.socketsOf(role, id)) c.socket.close(1006, '')
   }
 
-  /** Holds history answers until the returned function is called. */
+  /** Holds history answers until the returned function is called (or the request is aborted). */
   pauseHistory(): () => void {
     let release!: () => void
     this.historyGate = new Promise<void>((resolve) => (release = resolve))
@@ -269,7 +269,12 @@ export class FakeServer {
     const afterSeq = Number(url.searchParams.get('afterSeq') ?? 0)
     const limit = Number(url.searchParams.get('limit') ?? 100)
     this.historyRequests.push({ conversationId, afterSeq, limit })
-    await this.historyGate
+    const signal = init?.signal
+    const aborted = new Promise<never>((_, reject) =>
+      signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+    )
+    aborted.catch(() => {})
+    await Promise.race([this.historyGate, aborted])
     const c = this.conversations.get(conversationId)
     if (!c) return json(404, { code: 'not_found', message: 'no such conversation' })
     if (!(c.userId === who.id || c.agentId === who.id))
