@@ -26,22 +26,27 @@ const readAll = async (
 
 const presenceOf = (id: string) => presenceStream({ role: 'user', id })
 
-t.test(
-  'turns a wrong expected version into a ConcurrencyError with what the server said',
-  async (t) => {
-    const { store } = await givenEsdb(t)
+for (const batchAppend of [false, true]) {
+  const path = batchAppend ? 'BatchAppend' : 'Append'
+  t.test(`turns a wrong expected version on ${path} into a ConcurrencyError`, async (t) => {
+    const { double, store } = await givenEsdb(t, {}, { batchAppend })
     const stream = newStream()
     await store.appendToStream(stream, events(3))
 
-    const err = await store
-      .appendToStream(stream, events(1), { expectedRevision: 0n })
-      .catch((e: unknown) => e)
+    const stale = store.appendToStream(stream, events(1), { expectedRevision: 0n })
+    const missing = store.appendToStream(newStream(), events(1), {
+      expectedRevision: 'stream_exists',
+    })
+    const [err, absent] = await Promise.all([stale, missing].map((p) => p.catch((e: unknown) => e)))
 
     t.type(err, ConcurrencyError)
     t.match(err, { code: 'concurrency', streamName: stream, expected: '0', actual: '2' })
     t.equal((err as Error).constructor.name, 'ConcurrencyError', 'no client error leaks out')
-  },
-)
+    t.match(absent, { code: 'concurrency', expected: 'stream_exists', actual: 'no_stream' })
+    t.ok(batchAppend ? double.calls.batchAppend > 0 : double.calls.append > 0, `through ${path}`)
+    t.equal(batchAppend ? double.calls.append : double.calls.batchAppend, 0, 'and nothing else')
+  })
+}
 
 t.test('rejects a retry whose ids were only partly stored as an id conflict', async (t) => {
   const { store } = await givenEsdb(t)
