@@ -28,6 +28,18 @@ async function main(): Promise<void> {
   // The client appends with BatchAppend on every server that offers it, as real ones do.
   await runEventStoreConformance(t, 'EventStoreDB store, BatchAppend path (double)', onDouble(true))
 
+  // The suite's shared-log mode, the one a real server gets, checked here on one double that
+  // every test of the run writes to, so a real-server run cannot fail on the suite itself.
+  const shared = startEsdbDouble({ batchAppend: true })
+  t.teardown(async () => (await shared).close())
+  await runEventStoreConformance(t, 'EventStoreDB store, shared log (double)', () => ({
+    open: async () => createEsdbEventStore({ connectionString: (await shared).url }),
+    cleanup: () => {},
+    durable: true,
+    ownLog: false,
+    globalEventIds: false,
+  }))
+
   if (REAL_SERVER_URL === undefined) {
     t.comment('real EventStoreDB conformance NOT RUN: set PARLEY_TEST_EVENTSTORE_URL to run it')
     return
