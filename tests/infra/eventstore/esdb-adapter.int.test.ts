@@ -142,6 +142,24 @@ t.test('reports the head of Parley streams, not of a metadata stream written aft
   t.equal(await store.headPosition(), appended.position)
 })
 
+t.test('finds the head behind a long run of system events in a few reads', async (t) => {
+  // Given a Parley event followed by 2000 system events (statistics, projections' links)
+  const { double, store } = await givenEsdb(t)
+  const appended = await store.appendToStream(newStream(), events(1))
+  for (let i = 0; i < 2_000; i++) {
+    const raw = { id: randomUUID(), type: '$statsCollected', contentType: 'application/json' }
+    double.log.append('$stats-127.0.0.1:2113', 'any', [
+      { ...raw, data: Buffer.from('{}'), customMetadata: new Uint8Array() },
+    ])
+  }
+  const readsBefore = double.calls.read
+
+  const head = await store.headPosition()
+
+  t.equal(head, appended.position)
+  t.ok(double.calls.read - readsBefore <= 4, 'pages grow: 64, 256, 1024, 4096')
+})
+
 t.test('gives a presence stream a $maxAge once, on the append that creates it', async (t) => {
   const { double, store } = await givenEsdb(t)
   const presence = presenceOf(randomUUID())
