@@ -26,22 +26,27 @@ const readAll = async (
 
 const presenceOf = (id: string) => presenceStream({ role: 'user', id })
 
-t.test(
-  'turns a wrong expected version into a ConcurrencyError with what the server said',
-  async (t) => {
-    const { store } = await givenEsdb(t)
+for (const batchAppend of [false, true]) {
+  const path = batchAppend ? 'BatchAppend' : 'Append'
+  t.test(`turns a wrong expected version on ${path} into a ConcurrencyError`, async (t) => {
+    const { double, store } = await givenEsdb(t, {}, { batchAppend })
     const stream = newStream()
     await store.appendToStream(stream, events(3))
 
-    const err = await store
-      .appendToStream(stream, events(1), { expectedRevision: 0n })
-      .catch((e: unknown) => e)
+    const stale = store.appendToStream(stream, events(1), { expectedRevision: 0n })
+    const missing = store.appendToStream(newStream(), events(1), {
+      expectedRevision: 'stream_exists',
+    })
+    const [err, absent] = await Promise.all([stale, missing].map((p) => p.catch((e: unknown) => e)))
 
     t.type(err, ConcurrencyError)
     t.match(err, { code: 'concurrency', streamName: stream, expected: '0', actual: '2' })
     t.equal((err as Error).constructor.name, 'ConcurrencyError', 'no client error leaks out')
-  },
-)
+    t.match(absent, { code: 'concurrency', expected: 'stream_exists', actual: 'no_stream' })
+    t.ok(batchAppend ? double.calls.batchAppend > 0 : double.calls.append > 0, `through ${path}`)
+    t.equal(batchAppend ? double.calls.append : double.calls.batchAppend, 0, 'and nothing else')
+  })
+}
 
 t.test('rejects a retry whose ids were only partly stored as an id conflict', async (t) => {
   const { store } = await givenEsdb(t)
@@ -135,6 +140,24 @@ t.test('reports the head of Parley streams, not of a metadata stream written aft
 
   t.equal(double.log.all().at(-1)?.streamName, `$$${presenceOf('u2')}`)
   t.equal(await store.headPosition(), appended.position)
+})
+
+t.test('finds the head behind a long run of system events in a few reads', async (t) => {
+  // Given a Parley event followed by 2000 system events (statistics, projections' links)
+  const { double, store } = await givenEsdb(t)
+  const appended = await store.appendToStream(newStream(), events(1))
+  for (let i = 0; i < 2_000; i++) {
+    const raw = { id: randomUUID(), type: '$statsCollected', contentType: 'application/json' }
+    double.log.append('$stats-127.0.0.1:2113', 'any', [
+      { ...raw, data: Buffer.from('{}'), customMetadata: new Uint8Array() },
+    ])
+  }
+  const readsBefore = double.calls.read
+
+  const head = await store.headPosition()
+
+  t.equal(head, appended.position)
+  t.ok(double.calls.read - readsBefore <= 4, 'pages grow: 64, 256, 1024, 4096')
 })
 
 t.test('gives a presence stream a $maxAge once, on the append that creates it', async (t) => {

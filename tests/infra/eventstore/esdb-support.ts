@@ -4,14 +4,19 @@ import {
   createEsdbEventStore,
 } from '../../../src/infra/eventstore/esdb/esdb-event-store'
 import type { EventStore } from '../../../src/infra/eventstore/port'
-import { type EsdbDouble, startEsdbDouble } from '../../support/esdb-double/double'
+import {
+  type EsdbDouble,
+  type EsdbDoubleOptions,
+  startEsdbDouble,
+} from '../../support/esdb-double/double'
 
 /** A double of its own and a store on it, both closed in teardown; `open` adds more stores. */
 export async function givenEsdb(
   t: tap.Test,
   options: Omit<EsdbEventStoreOptions, 'connectionString'> = {},
+  doubleOptions: EsdbDoubleOptions = {},
 ): Promise<{ double: EsdbDouble; store: EventStore; open(): EventStore }> {
-  const double = await startEsdbDouble()
+  const double = await startEsdbDouble(doubleOptions)
   const stores: EventStore[] = []
   t.teardown(async () => {
     for (const store of stores) await store.close()

@@ -1,8 +1,7 @@
 /**
  * TEST-ONLY. The Streams service of the EventStoreDB double: Append, and Read of one stream, of
  * $all and as a catch-up subscription to $all. Only what @eventstore/db-client 6.2.1 sends for
- * Parley's adapter; Delete, Tombstone and BatchAppend answer UNIMPLEMENTED (the double's
- * ServerFeatures does not list BatchAppend, so the client appends with Append).
+ * Parley's adapter; Delete and Tombstone answer UNIMPLEMENTED. BatchAppend is ./batch-append.ts.
  */
 import { randomUUID } from 'node:crypto'
 import {

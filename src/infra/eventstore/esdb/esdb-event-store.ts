@@ -3,10 +3,12 @@
  *
  * Every use of @eventstore/db-client (6.2.1) lives in this folder, and its errors are translated
  * here (errors.ts), so the rest of Parley never sees the client. Its successor,
- * @kurrent/kurrentdb-client, keeps nearly the same API (`KurrentDBClient.connectionString`,
- * `appendToStream`, `readAll`, `subscribeToAll`, `streamNameFilter`, the same error classes and
- * constants; connection strings `kurrentdb://`): moving to it means changing the imports in this
- * folder, the client's class name and the accepted URL schemes in config.ts, nothing else.
+ * @kurrent/kurrentdb-client (1.x), keeps nearly the same API: `KurrentDBClient.connectionString`,
+ * `appendToStream`, `subscribeToAll`, `streamNameFilter`, the same constants and error classes,
+ * `kurrentdb://` connection strings. Moving to it changes the imports and the client's class name
+ * here and the URL schemes config.ts accepts. Two differences touch read-all.ts: its `readAll`
+ * takes a server-side `filter`, so the tail scan there can become one filtered read, and its
+ * reads are plain async iterators (no `cancel()`; leaving the loop ends them).
  *
  * Layout: one stream per aggregate under Parley's unchanged names (`conversation-<id>`,
  * `agent-<id>`, `presence-<role>-<id>`, `customer-<id>`); the port's position is the commit

@@ -49,8 +49,8 @@ const NO_POSITION = 2n ** 64n - 1n
 /**
  * A resolved event as Parley records it. The port's one position is the commit position: for a
  * normal (non-transactional) write it equals the prepare position, each event has its own, and
- * they only grow, though not by one. A stream read from a server that reports no position (older
- * versions send the maximum value there) gives position 0n: callers of `readStream` use
+ * they only grow, though not by one. A stream read from a server before 22.6, which reports no
+ * position there (or the maximum value), gives position 0n: callers of `readStream` use
  * revisions only.
  */
 export function toRecordedEvent(resolved: ResolvedEvent): RecordedEvent | undefined {

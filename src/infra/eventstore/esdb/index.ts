@@ -2,5 +2,5 @@ export { type EsdbEventStoreOptions, createEsdbEventStore } from './esdb-event-s
 export { STORE_FAILED, STORE_UNAVAILABLE, StoreFailedError, StoreUnavailableError } from './errors'
 export { ORIGINAL_ID_KEY, PARLEY_EVENT_ID_NAMESPACE } from './event-codec'
 export { DEFAULT_PRESENCE_MAX_AGE_SECONDS } from './presence-max-age'
-export { READ_HIGH_WATER, TAIL_SCAN_PAGE } from './read-all'
+export { READ_HIGH_WATER, TAIL_SCAN_MAX_PAGE, TAIL_SCAN_PAGE } from './read-all'
 export { SUBSCRIPTION_DROPPED, SubscriptionDroppedError } from './subscription'

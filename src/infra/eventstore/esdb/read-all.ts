@@ -12,8 +12,10 @@ import { logFilter } from './log-filter'
 import type { EsdbSession } from './session'
 import { openAllSubscription, SubscriptionDroppedError } from './subscription'
 
-/** Events per page of the backwards scans of the log's tail: 64. */
+/** Events in the first page of a backwards scan of the log's tail: 64. */
 export const TAIL_SCAN_PAGE = 64
+/** Largest page of such a scan: 4096; each page after the first is four times larger. */
+export const TAIL_SCAN_MAX_PAGE = 4_096
 /** Events a read holds before it pauses the server's stream until the reader catches up. */
 export const READ_HIGH_WATER = 1_000
 
@@ -21,7 +23,8 @@ export const READ_HIGH_WATER = 1_000
  * The position of the last event of $all that `matches`, strictly after `after`, or undefined.
  * Read backwards from the end, page by page, stopping at `after`: @eventstore/db-client 6.2.1
  * cannot put a filter on a read of $all (only on subscriptions), so this one scan of the tail is
- * filtered here. It usually stops within the first page: the newest events are Parley's.
+ * filtered here. It usually stops within the first page: the newest events are Parley's. Pages
+ * grow, so a long run of system events (a server with no Parley event yet) takes few calls.
  */
 export async function lastMatching(
   session: EsdbSession,
@@ -30,11 +33,11 @@ export async function lastMatching(
 ): Promise<bigint | undefined> {
   let from: ReadPosition = END
   let below: bigint | undefined
-  for (;;) {
+  for (let page = TAIL_SCAN_PAGE; ; page = Math.min(page * 4, TAIL_SCAN_MAX_PAGE)) {
     const read = session.client.readAll({
       direction: BACKWARDS,
       fromPosition: from,
-      maxCount: TAIL_SCAN_PAGE,
+      maxCount: page,
     })
     let count = 0
     try {
@@ -55,7 +58,7 @@ export async function lastMatching(
     } finally {
       void read.cancel().catch(() => undefined)
     }
-    if (count < TAIL_SCAN_PAGE) return undefined
+    if (count < page) return undefined
   }
 }
 
