@@ -134,6 +134,24 @@ t.test('filters reads and subscriptions of $all on the server', async (t) => {
   )
 })
 
+t.test('ends a read of a quiet category at the head without scanning back to it', async (t) => {
+  // Given one agent event, then 3000 events of another category written after it
+  const { double, store } = await givenEsdb(t)
+  const agent = await store.appendToStream(newStream('agent'), events(1))
+  const presence = presenceOf('busy')
+  for (let i = 0; i < 30; i++) await store.appendToStream(presence, events(100))
+  const sentBefore = double.sentFromAll.length
+
+  // When reading the agent category after its last event, as a projection's progress probe does
+  const read = await readAll(store, { after: agent.position, categories: ['agent'], maxCount: 1 })
+
+  // Then nothing matched, and the read ended without walking the 3000 events back to the agent
+  // event: the head came from one page of the tail and the server's checkpoints did the rest.
+  t.same(read, [])
+  const unfiltered = double.sentFromAll.slice(sentBefore).filter((e) => !e.filtered)
+  t.ok(unfiltered.length <= TAIL_SCAN_PAGE, `${unfiltered.length} events scanned on this side`)
+})
+
 t.test('reports the head of Parley streams, not of a metadata stream written after', async (t) => {
   const { double, store } = await givenEsdb(t)
   const appended = await store.appendToStream(presenceOf('u2'), events(1))

@@ -15,10 +15,28 @@ export interface LogFilter {
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
-export function logFilter(categories?: readonly string[]): LogFilter {
+/** What a filtered subscription does with the server's checkpoints (positions it scanned to). */
+export interface CheckpointOptions {
+  /** In units of the server's search window (default 32 events). */
+  checkpointInterval: number
+  checkpointReached(position: bigint): void
+}
+
+export function logFilter(
+  categories?: readonly string[],
+  checkpoints?: CheckpointOptions,
+): LogFilter {
+  const filterOf = (regex: string): Filter =>
+    checkpoints === undefined
+      ? streamNameFilter({ regex })
+      : streamNameFilter({
+          regex,
+          checkpointInterval: checkpoints.checkpointInterval,
+          checkpointReached: (_, position) => checkpoints.checkpointReached(position.commit),
+        })
   if (categories === undefined) {
     return {
-      filter: streamNameFilter({ regex: '^[^$]' }),
+      filter: filterOf('^[^$]'),
       matches: (streamName) => !streamName.startsWith('$'),
     }
   }
@@ -28,7 +46,7 @@ export function logFilter(categories?: readonly string[]): LogFilter {
   const regex = wanted.length === 0 ? '(?!)' : `^(?:${wanted.map(escape).join('|')})(?:-|$)`
   const set = new Set(wanted)
   return {
-    filter: streamNameFilter({ regex }),
+    filter: filterOf(regex),
     matches: (streamName) => !streamName.startsWith('$') && set.has(categoryOf(streamName)),
   }
 }

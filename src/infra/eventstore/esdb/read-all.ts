@@ -63,7 +63,10 @@ export async function lastMatching(
 }
 
 type Item =
-  { kind: 'event'; event: RecordedEvent } | { kind: 'caughtUp' } | { kind: 'failed'; err: unknown }
+  | { kind: 'event'; event: RecordedEvent }
+  | { kind: 'checkpoint'; position: bigint }
+  | { kind: 'caughtUp' }
+  | { kind: 'failed'; err: unknown }
 
 /** The subscription's messages as a queue the generator awaits, paused past the high water. */
 function queueOf(subscription: AllStreamSubscription) {
@@ -83,6 +86,7 @@ function queueOf(subscription: AllStreamSubscription) {
   subscription.on('end', () => push({ kind: 'failed', err: undefined }))
 
   return {
+    push,
     async next(): Promise<Item> {
       while (items.length === 0) await new Promise<void>((resolve) => (wake = resolve))
       wake = undefined
@@ -98,8 +102,12 @@ function queueOf(subscription: AllStreamSubscription) {
 /**
  * The port's readAll: the events of Parley's streams (or of `categories`) strictly after
  * `after`, filtered on the server. It runs as a catch-up subscription, the only filtered read of
- * $all the client offers, ended at the last matching event that was stored when the read began
- * (found by `lastMatching`), or at the server's `caughtUp`, whichever comes first.
+ * $all the client offers, and ends at the log's head as it was when the read began (the last
+ * event of any Parley stream, found by one short backwards read): at the first event past it,
+ * at a server checkpoint at or past it (the server scanned that far and found nothing more that
+ * matches), or at the server's `caughtUp`, whichever comes first. Bounding by the head rather
+ * than by the last *matching* event keeps a read of a quiet category cheap: finding that event
+ * would mean scanning back over everything the other categories wrote since.
  */
 export async function* readAll(
   session: EsdbSession,
@@ -108,10 +116,17 @@ export async function* readAll(
   if (session.isClosed()) throw new StoreClosedError()
   const maxCount = options.maxCount ?? Infinity
   if (maxCount <= 0) return
-  const horizon = await lastMatching(session, logFilter(options.categories).matches, options.after)
+  const horizon = await lastMatching(session, logFilter().matches, options.after)
   if (horizon === undefined) return
 
-  const subscription = openAllSubscription(session, options)
+  const checkpoints = {
+    // Every search window (32 events scanned by the server by default): a read of a quiet
+    // category ends within 32 events of the head instead of waiting for its next event.
+    checkpointInterval: 1,
+    // Called only once the server answers, after `queue` below exists.
+    checkpointReached: (position: bigint) => queue.push({ kind: 'checkpoint', position }),
+  }
+  const subscription = openAllSubscription(session, options, checkpoints)
   const queue = queueOf(subscription)
   const deregister = session.onClose(queue.fail)
   let last = options.after ?? 0n
@@ -119,6 +134,10 @@ export async function* readAll(
     for (let count = 0; count < maxCount;) {
       const item = await queue.next()
       if (item.kind === 'caughtUp') return
+      if (item.kind === 'checkpoint') {
+        if (item.position >= horizon) return
+        continue
+      }
       if (item.kind === 'failed') {
         if (item.err === undefined) throw new SubscriptionDroppedError(last)
         throw translateError(item.err, { operation: 'readAll', closed: session.isClosed() })

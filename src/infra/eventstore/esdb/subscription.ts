@@ -4,7 +4,7 @@ import { ParleyError } from '../../../domain/shared/errors'
 import type { ReadAllOptions, RecordedEvent } from '../port'
 import { translateError } from './errors'
 import { toRecordedEvent } from './event-codec'
-import { logFilter } from './log-filter'
+import { type CheckpointOptions, logFilter } from './log-filter'
 import type { EsdbSession } from './session'
 
 /** Internal code of a subscription the server ended although nobody unsubscribed. */
@@ -31,10 +31,11 @@ export const fromPosition = (after?: bigint): ReadPosition =>
 export function openAllSubscription(
   session: EsdbSession,
   options: Omit<ReadAllOptions, 'maxCount'>,
+  checkpoints?: CheckpointOptions,
 ): AllStreamSubscription {
   return session.client.subscribeToAll({
     fromPosition: fromPosition(options.after),
-    filter: logFilter(options.categories).filter,
+    filter: logFilter(options.categories, checkpoints).filter,
   })
 }
 
