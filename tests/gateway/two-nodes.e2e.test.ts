@@ -1,0 +1,246 @@
+import { rmSync } from 'node:fs'
+import t, { type Test } from 'tap'
+import { createEsdbEventStore } from '../../src/infra/eventstore/esdb/esdb-event-store'
+import type { EventStore, RecordedEvent } from '../../src/infra/eventstore/port'
+import { startEsdbDouble } from '../support/esdb-double/double'
+import { startMongoDouble } from '../support/mongo-double/server'
+import { TEST_SECRET, fetchMessages, makeDataDir, text, uniqueId } from '../support/server'
+import { spawnServer, type SpawnedServer } from '../support/spawn-server'
+import { TestClient, isPush, waitUntil, type Frame } from '../support/ws-client'
+
+/**
+ * Two Parley processes sharing one EventStoreDB and one MongoDB (the protocol doubles, served
+ * from this test process), as several gateway nodes behind a load balancer would. Each scenario
+ * puts the people involved on different nodes and checks what the system as a whole did.
+ */
+
+// Two child servers start through ts-node on a shared two-core machine.
+t.setTimeout(300_000)
+
+const HEARTBEAT_EVERY_MS = 500
+const env = {
+  PARLEY_AUTH_SECRET: TEST_SECRET,
+  PARLEY_RATE_LIMIT: '1000/s,burst=1000',
+  PARLEY_ACK_TIMEOUT_MS: '700',
+  PARLEY_ACK_MAX_ATTEMPTS: '3',
+  PARLEY_OFFLINE_AFTER_MS: '3000',
+  PARLEY_LEAVE_AFTER_MS: '6000',
+  PARLEY_PRESENCE_TICK_MS: '200',
+}
+
+interface Cluster {
+  a: SpawnedServer
+  b: SpawnedServer
+  /** The shared log, read through the EventStoreDB adapter like any node reads it. */
+  log: EventStore
+}
+
+async function startCluster(t: Test): Promise<Cluster> {
+  const esdb = await startEsdbDouble()
+  const mongo = await startMongoDouble()
+  const shared = { ...env, PARLEY_EVENTSTORE_URL: esdb.url, PARLEY_MONGODB_URL: mongo.url }
+  const start = async (nodeId: number): Promise<SpawnedServer> => {
+    const dataDir = makeDataDir()
+    const server = await spawnServer({
+      dataDir,
+      env: { ...shared, PARLEY_NODE_ID: String(nodeId) },
+    })
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+    return server
+  }
+  const [a, b] = await Promise.all([start(1), start(2)])
+  const log = createEsdbEventStore({ connectionString: esdb.url })
+  // Last in, first out: the servers stop before the stores they use.
+  t.teardown(async () => {
+    await log.close()
+    await mongo.close()
+    await esdb.close()
+  })
+  t.teardown(() => Promise.all([a.stop(), b.stop()]))
+  return { a, b, log }
+}
+
+/** A client that beats well inside the offline threshold and acknowledges every push. */
+async function connect(
+  t: Test,
+  server: SpawnedServer,
+  role: 'user' | 'agent',
+  id: string,
+  options: { seats?: number; autoAck?: boolean } = {},
+): Promise<TestClient> {
+  const client = await TestClient.connect(server.wsUrl, server.token(role, id, options.seats))
+  const beat = setInterval(() => {
+    if (client.socket.readyState === client.socket.OPEN) client.send({ type: 'heartbeat' })
+  }, HEARTBEAT_EVERY_MS)
+  if (options.autoAck !== false) client.autoAck()
+  t.teardown(async () => {
+    clearInterval(beat)
+    await client.close()
+  })
+  // The connection is recorded (and the agent available) once the first answer comes back.
+  await client.roundTrip()
+  return client
+}
+
+async function streamEvents(log: EventStore, stream: string): Promise<RecordedEvent[]> {
+  return log.readStream(stream)
+}
+
+const assignedIn = (conversationId: string) => (f: Frame) =>
+  f.type === 'system' && f.event === 'assigned' && f.conversationId === conversationId
+
+t.test('two gateway nodes sharing EventStoreDB and MongoDB', async (t) => {
+  const { a, b, log } = await startCluster(t)
+
+  t.test('a message sent through one node reaches a recipient on the other', async (t) => {
+    const agentId = uniqueId('agent')
+    const userId = uniqueId('user')
+    const agent = await connect(t, b, 'agent', agentId, { seats: 2 })
+    const user = await connect(t, a, 'user', userId)
+
+    const sent = await user.sendMessage({ clientMsgId: uniqueId('k'), content: text('hi') })
+    t.equal(sent.type, 'sent', 'node A stores the message')
+    const conversationId = String(sent.conversationId)
+    const pushed = await agent.next((f) => f.type === 'message' && f.messageId === sent.messageId)
+    t.match(pushed, { seq: sent.seq, content: text('hi') }, 'node B pushes it to the agent')
+    await user.next(assignedIn(conversationId))
+
+    const reply = await agent.sendMessage({
+      clientMsgId: uniqueId('k'),
+      conversationId,
+      content: text('hello from node B'),
+    })
+    t.equal(reply.type, 'sent')
+    await user.next((f) => f.type === 'message' && f.messageId === reply.messageId)
+
+    const history = await fetchMessages(a, { role: 'user', id: userId }, conversationId)
+    const again = await fetchMessages(b, { role: 'user', id: userId }, conversationId)
+    t.same(
+      history.map((m) => m.messageId),
+      again.map((m) => m.messageId),
+      'both nodes serve the same history from the shared read models',
+    )
+  })
+
+  t.test('the same clientMsgId sent through both nodes at once is one message', async (t) => {
+    const agentId = uniqueId('agent')
+    const userId = uniqueId('user')
+    await connect(t, a, 'agent', agentId, { seats: 2 })
+    const onA = await connect(t, a, 'user', userId)
+    const first = await onA.sendMessage({ clientMsgId: uniqueId('k'), content: text('open') })
+    const conversationId = String(first.conversationId)
+    const onB = await connect(t, b, 'user', userId)
+
+    const clientMsgId = uniqueId('twice')
+    const frame = { clientMsgId, conversationId, content: text('once, please') }
+    const [viaA, viaB] = await Promise.all([onA.sendMessage(frame), onB.sendMessage(frame)])
+
+    t.equal(viaA.type, 'sent')
+    t.equal(viaB.type, 'sent')
+    t.equal(viaA.messageId, viaB.messageId, 'both nodes answer with the same messageId')
+    t.equal(viaA.seq, viaB.seq, 'and the same seq')
+    const stored = (await streamEvents(log, `conversation-${conversationId}`)).filter(
+      (e) =>
+        e.type === 'MessageSent' &&
+        (e.data as { clientMsgId?: string }).clientMsgId === clientMsgId,
+    )
+    t.equal(stored.length, 1, 'one MessageSent is in the log')
+  })
+
+  t.test('an agent seat is never booked twice by two nodes', async (t) => {
+    const agentId = uniqueId('agent')
+    const agentOnA = await connect(t, a, 'agent', agentId, { seats: 1 })
+    const agentOnB = await connect(t, b, 'agent', agentId, { seats: 1 })
+    const users = await Promise.all(
+      [a, b, a, b].map((node) => connect(t, node, 'user', uniqueId('user'))),
+    )
+
+    // Four customers write at once, two through each node, to an agent with one seat.
+    const opened = await Promise.all(
+      users.map((u) => u.sendMessage({ clientMsgId: uniqueId('k'), content: text('help') })),
+    )
+    const conversations = opened.map((f) => String(f.conversationId))
+    const notices = await Promise.all(
+      users.map((u, i) =>
+        u.next(
+          (f) =>
+            f.type === 'system' &&
+            f.conversationId === conversations[i] &&
+            (f.event === 'assigned' || f.event === 'queued'),
+          15_000,
+        ),
+      ),
+    )
+
+    t.equal(notices.filter((f) => f.event === 'assigned').length, 1, 'one conversation assigned')
+    t.equal(notices.filter((f) => f.event === 'queued').length, 3, 'three wait in the queue')
+    const desk = await streamEvents(log, `agent-${agentId}`)
+    const taken = desk.filter((e) => e.type === 'SeatTaken').length
+    const released = desk.filter((e) => e.type === 'SeatReleased').length
+    t.equal(taken - released, 1, 'the agent stream holds exactly one seat')
+    // Both of the agent's sockets see the one assignment, whichever node made it.
+    const assigned = conversations[notices.findIndex((f) => f.event === 'assigned')]
+    await agentOnA.next(assignedIn(assigned))
+    await agentOnB.next(assignedIn(assigned))
+  })
+
+  t.test('an unacknowledged push is re-pushed by the node holding the socket', async (t) => {
+    const agentId = uniqueId('agent')
+    const userId = uniqueId('user')
+    const agent = await connect(t, b, 'agent', agentId, { seats: 2, autoAck: false })
+    const user = await connect(t, a, 'user', userId)
+
+    const sent = await user.sendMessage({ clientMsgId: uniqueId('k'), content: text('ping') })
+    const messageId = String(sent.messageId)
+    await waitUntil(
+      () => agent.pushesOf(messageId).length >= 2,
+      'a second push of the unacknowledged message on node B',
+      15_000,
+    )
+    const pushes = agent.pushesOf(messageId)
+    t.ok(pushes.every(isPush), 'each is a push frame')
+    t.same(new Set(pushes.map((p) => p.seq)).size, 1, 'every push carries the same seq')
+
+    agent.ack([messageId])
+    const recorded = (await streamEvents(log, `conversation-${String(sent.conversationId)}`))
+      .filter((e) => e.type === 'MessagePushed')
+      .filter((e) => (e.data as { messageId?: string }).messageId === messageId)
+    t.same(
+      recorded.map((e) => (e.data as { attempt?: number }).attempt),
+      recorded.map((_, i) => i + 1),
+      'each push is recorded once, attempts counting up with no repeat',
+    )
+  })
+
+  t.test('a customer who left is acted on once, whichever node sees it', async (t) => {
+    const agentId = uniqueId('agent')
+    const userId = uniqueId('user')
+    const agent = await connect(t, b, 'agent', agentId, { seats: 2 })
+    const user = await connect(t, a, 'user', userId)
+    const sent = await user.sendMessage({ clientMsgId: uniqueId('k'), content: text('bye soon') })
+    const conversationId = String(sent.conversationId)
+    await agent.next(assignedIn(conversationId))
+
+    // The customer goes away; both nodes' presence monitors see the silence in the shared log.
+    await user.close()
+    const closed = await agent.next(
+      (f) => f.type === 'system' && f.event === 'closed' && f.conversationId === conversationId,
+      20_000,
+    )
+    t.equal(closed.reason, 'user_left', 'the agent is told the customer left')
+
+    const presence = await streamEvents(log, `presence-user-${userId}`)
+    t.equal(presence.filter((e) => e.type === 'PersonLeft').length, 1, 'one PersonLeft')
+    const conversation = await streamEvents(log, `conversation-${conversationId}`)
+    t.equal(
+      conversation.filter((e) => e.type === 'ConversationClosed').length,
+      1,
+      'the conversation is closed once',
+    )
+    const releasesOf = async () =>
+      (await streamEvents(log, `agent-${agentId}`)).filter((e) => e.type === 'SeatReleased')
+    await waitUntil(async () => (await releasesOf()).length > 0, 'the seat released', 10_000)
+    const releases = await releasesOf()
+    t.equal(releases.length, 1, 'the seat is released once')
+  })
+})
