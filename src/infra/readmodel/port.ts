@@ -13,9 +13,10 @@ import { ParleyError } from '../../domain/shared/errors'
  * and refuses the whole batch with `ReadModelGenerationError`, writing nothing, when it changed.
  * The writer then reloads `checkpointState` and follows the log again from that checkpoint.
  * A commit without a generation is not checked. Every backend must give these guarantees;
- * MongoDB would keep the generation in the checkpoint document and check it in the commit's
- * transaction, and, as it cannot rename collections inside one, switch over by flipping an alias
- * (a document naming each collection's physical collection) in that transaction.
+ * MongoDB (`mongo/`) keeps the generation in the checkpoint document and checks it in the
+ * commit's transaction, and, as it cannot rename collections inside one, switches over by
+ * flipping an alias (a document naming each collection's physical collection) in that
+ * transaction. tests/infra/readmodel/conformance.ts is what every backend must pass.
  */
 export type Doc = Record<string, unknown>
 
