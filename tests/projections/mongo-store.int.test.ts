@@ -4,7 +4,10 @@ import { allProjections } from '../../src/projections/readmodels'
 import { rebuildProjection } from '../../src/projections/rebuild/rebuild'
 import { mongoSpace } from '../infra/readmodel/mongo-space'
 import { startMongoDouble, type MongoDouble } from '../support/mongo-double'
-import { append, dump, givenEvents, rebuild, run } from './harness'
+import { Role } from '../../src/domain/shared/participant'
+import type { ReadModelStore } from '../../src/infra/readmodel/port'
+import * as q from '../../src/projections/queries'
+import { append, dump, givenEvents, givenReadModels, rebuild, run } from './harness'
 import { randomHistory } from './random-history'
 
 /**
@@ -86,4 +89,39 @@ t.test('a rebuild on another node switches over under a live runner', async (t) 
     allProjections.map(() => 1),
   )
   t.same(await dump(live), await rebuild(t, events), 'the switched view follows the log on')
+})
+
+t.test("the API's queries answer the same on MongoDB as on the embedded store", async (t) => {
+  const events = givenEvents(t)
+  const mongo = (await mongoSpace(t, url())).open()
+  const sqlite = givenReadModels(t)
+  const runners = [
+    ...run(t, events, { readModels: mongo, maxBatch: 50 }),
+    ...run(t, events, { readModels: sqlite, maxBatch: 50 }),
+  ]
+  await reached(runners, await append(events, randomHistory(4, 200), 7))
+
+  const conversations = await q.listConversations(sqlite, { limit: 100 })
+  t.ok(conversations.length > 3, 'the history has conversations to ask about')
+  const asked: [string, (rm: ReadModelStore) => Promise<unknown>][] = [
+    ['listConversations', (rm) => q.listConversations(rm, { status: 'open', limit: 5 })],
+    ['listAllPending', (rm) => q.listAllPending(rm)],
+    ['pageConversations', (rm) => q.pageConversations(rm, { limit: 3 })],
+    ['pagePresence', (rm) => q.pagePresence(rm, { limit: 4 })],
+    ['pageAgents', (rm) => q.pageAgents(rm, { limit: 2 })],
+  ]
+  for (const c of conversations.slice(0, 6)) {
+    const id = c.conversationId
+    const after = { openedAt: c.openedAt, conversationId: id }
+    asked.push(
+      ['getConversation', (rm) => q.getConversation(rm, id)],
+      ['listMessages', (rm) => q.listMessages(rm, id, { afterSeq: 1, limit: 3 })],
+      ['listMessages window', (rm) => q.listMessages(rm, id, { sentFrom: c.openedAt })],
+      ['pageConversations after', (rm) => q.pageConversations(rm, { after, limit: 2 })],
+      ['listPendingFor', (rm) => q.listPendingFor(rm, { role: Role.User, id: c.userId })],
+      ['pagePendingFor', (rm) => q.pagePendingFor(rm, { role: Role.User, id: c.userId })],
+    )
+  }
+
+  for (const [name, ask] of asked) t.same(await ask(mongo), await ask(sqlite), name)
 })

@@ -74,6 +74,19 @@ export function readModelConformance(t: Test, backend: ReadModelBackend): void {
     t.same(numbers(found), [5, 4])
   })
 
+  t.test('a range without bounds restricts nothing', async (t) => {
+    const store = await givenOrders(t)
+
+    const found = await store.find({
+      collection: 'orders',
+      where: { customer: 'ann' },
+      range: { field: 'placedAt' },
+      orderBy: { field: 'placedAt', direction: 'desc' },
+    })
+
+    t.same(numbers(found), [5, 4, 3, 1])
+  })
+
   t.test('a limit of zero finds nothing; a negative one is refused', async (t) => {
     const store = await givenOrders(t)
 
