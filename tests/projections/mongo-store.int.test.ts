@@ -2,6 +2,7 @@ import t from 'tap'
 import type { ProjectionRunner } from '../../src/projections/projection'
 import { allProjections } from '../../src/projections/readmodels'
 import { rebuildProjection } from '../../src/projections/rebuild/rebuild'
+import { verifyProjection } from '../../src/projections/rebuild/verify'
 import { mongoSpace } from '../infra/readmodel/mongo-space'
 import { startMongoDouble, type MongoDouble } from '../support/mongo-double'
 import { Role } from '../../src/domain/shared/participant'
@@ -13,7 +14,8 @@ import { randomHistory } from './random-history'
 /**
  * The projection runner and a rebuild over the MongoDB store (on the wire-protocol double),
  * judged against the embedded store's rebuild of the same log: one node, two nodes running the
- * same projections against one database, and a rebuild switching over under a live runner.
+ * same projections against one database, a rebuild switching over under a live runner and a
+ * verification, and the API's queries.
  */
 
 /** Longest a runner may take to reach the log's head here: 60 s (every batch is a transaction). */
@@ -89,6 +91,12 @@ t.test('a rebuild on another node switches over under a live runner', async (t) 
     allProjections.map(() => 1),
   )
   t.same(await dump(live), await rebuild(t, events), 'the switched view follows the log on')
+
+  // A verification replays into a shadow of its own and compares inside a snapshot.
+  for (const projection of allProjections) {
+    const verified = await verifyProjection({ events, readModels: rebuilder, projection })
+    t.equal(verified.differences, 0, `${projection.name}: live equals a replay`)
+  }
 })
 
 t.test("the API's queries answer the same on MongoDB as on the embedded store", async (t) => {
