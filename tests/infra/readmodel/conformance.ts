@@ -1,11 +1,13 @@
 import type { Test } from 'tap'
 import type { Doc, ReadModelStore } from '../../../src/infra/readmodel/port'
 import { ORDERS, rebuildConformance } from './conformance-rebuild'
+import { writersConformance } from './conformance-writers'
 
 /**
  * What every read-model store must do, whatever the backend: the queries, commits, resets and
- * index changes, and the rebuild support (generations, claims, switch-over, snapshots). Each
- * backend's test file runs it with a way to open stores over a fresh data space of its own.
+ * index changes, the rebuild support (generations, claims, switch-over, snapshots) and several
+ * writers of one projection. Each backend's test file runs it with a way to open stores over a
+ * fresh data space of its own.
  */
 export interface ReadModelBackend {
   /**
@@ -202,4 +204,5 @@ export function readModelConformance(t: Test, backend: ReadModelBackend): void {
   })
 
   rebuildConformance(t, backend)
+  writersConformance(t, backend)
 }
