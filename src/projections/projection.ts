@@ -2,6 +2,7 @@ import { concat, concatMap, defer, retry, throwError, timer } from 'rxjs'
 import type { EventStore, RecordedEvent } from '../infra/eventstore/port'
 import { silentLogger, type Logger } from '../infra/logging/logger'
 import {
+  isStaleCheckpoint,
   ReadModelGenerationError,
   type CollectionSpec,
   type Doc,
@@ -103,10 +104,10 @@ const backoff = (attempt: number): number =>
  * live, one commit of documents and checkpoint per batch. Failures are logged and retried with
  * capped backoff, never thrown: a lagging read model is better than a process down.
  *
- * Each batch commits under the checkpoint's generation as loaded. When a rebuild has switched
- * the collections over meanwhile, the store refuses the batch (it was computed against the old
- * documents); the runner then reloads the checkpoint and generation and follows the log again
- * from there.
+ * Each batch commits under the checkpoint's generation and position as loaded. When a rebuild
+ * has switched the collections over meanwhile, or another node running the same projection has
+ * committed, the store refuses the batch (it was computed against other documents); the runner
+ * then reloads the checkpoint and generation and follows the log again from there.
  */
 export function startProjection(options: StartProjectionOptions): ProjectionRunner {
   const { events, readModels, projection, maxBatch = DEFAULT_MAX_BATCH } = options
@@ -128,7 +129,7 @@ export function startProjection(options: StartProjectionOptions): ProjectionRunn
       resetOnSuccess: true,
       delay: (err: unknown, attempt: number) => {
         // Retrying a batch computed against replaced collections would not help: see below.
-        if (err instanceof ReadModelGenerationError) return throwError(() => err)
+        if (isStaleCheckpoint(err)) return throwError(() => err)
 
         const retryInMs = backoff(attempt)
         log[level]({ err, attempt, retryInMs }, message)
@@ -145,7 +146,7 @@ export function startProjection(options: StartProjectionOptions): ProjectionRunn
 
     const changes = await projectBatch(projection, readModels, fresh)
     const last = fresh[fresh.length - 1].position
-    await readModels.commit(projection.name, changes, last, { generation })
+    await readModels.commit(projection.name, changes, last, { generation, position: from ?? null })
     checkpoint = last
     waiters.committed(last)
   }
@@ -156,17 +157,20 @@ export function startProjection(options: StartProjectionOptions): ProjectionRunn
     generation = state.generation
   }
 
-  // A switch-over replaced the collections: drop the refused batch, take the new checkpoint and
-  // generation, and subscribe again from there, at once (it is no failure, so no backoff).
+  // A switch-over replaced the collections, or another node running this projection committed
+  // first: drop the refused batch, take the new checkpoint and generation, and subscribe again
+  // from there, at once (it is no failure, so no backoff).
   const followSwitchOver = retry<void>({
     delay: (err: unknown) => {
-      if (!(err instanceof ReadModelGenerationError)) return throwError(() => err)
+      if (!isStaleCheckpoint(err)) return throwError(() => err)
 
       return defer(async () => {
         const before = checkpoint
         await load()
         const fields = { generation, before: before?.toString(), after: checkpoint?.toString() }
-        log.info(fields, 'read model switched over, following from its new checkpoint')
+        if (err instanceof ReadModelGenerationError) {
+          log.info(fields, 'read model switched over, following from its new checkpoint')
+        } else log.debug(fields, 'another writer committed first, following from its checkpoint')
         if (checkpoint !== undefined) waiters.committed(checkpoint)
       })
     },

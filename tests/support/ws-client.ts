@@ -34,13 +34,22 @@ export class TestClient {
   }
 
   /** Opens a socket with `?token=`; rejects with the HTTP status when the upgrade is refused. */
-  static connect(url: string, token?: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
-    const target = token === undefined ? `${url}/ws` : `${url}/ws?token=${encodeURIComponent(token)}`
+  static connect(
+    url: string,
+    token?: string,
+    options: WebSocket.ClientOptions = {},
+  ): Promise<TestClient> {
+    const target =
+      token === undefined ? `${url}/ws` : `${url}/ws?token=${encodeURIComponent(token)}`
     const socket = new WebSocket(target, options)
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new TestClient(socket)))
       socket.once('unexpected-response', (_req, res) =>
-        reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })),
+        reject(
+          Object.assign(new Error(`upgrade refused: ${res.statusCode}`), {
+            status: res.statusCode,
+          }),
+        ),
       )
       socket.once('error', reject)
     })
@@ -64,10 +73,13 @@ export class TestClient {
         this.taken.add(index)
         return this.frames[index]
       }
-      if (this.closed) throw new Error(`socket closed (${this.closed.code}) before ${describe(match)}`)
+      if (this.closed)
+        throw new Error(`socket closed (${this.closed.code}) before ${describe(match)}`)
       const left = deadline - Date.now()
       if (left <= 0) {
-        throw new Error(`no ${describe(match)} within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`)
+        throw new Error(
+          `no ${describe(match)} within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`,
+        )
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left)
@@ -80,9 +92,15 @@ export class TestClient {
   }
 
   /** Sends and awaits the `sent` (or `error`) frame for this clientMsgId. */
-  async sendMessage(frame: { clientMsgId: string; conversationId?: string; content: unknown }): Promise<Frame> {
+  async sendMessage(frame: {
+    clientMsgId: string
+    conversationId?: string
+    content: unknown
+  }): Promise<Frame> {
     this.send({ type: 'send', ...frame })
-    return this.next((f) => (f.type === 'sent' || f.type === 'error') && f.clientMsgId === frame.clientMsgId)
+    return this.next(
+      (f) => (f.type === 'sent' || f.type === 'error') && f.clientMsgId === frame.clientMsgId,
+    )
   }
 
   /** Acknowledges pushed messages or notices by id. */
@@ -130,7 +148,10 @@ export class TestClient {
   async waitClosed(timeoutMs = DEFAULT_WAIT_MS): Promise<{ code: number; reason: string }> {
     if (this.closed) return this.closed
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`socket not closed within ${timeoutMs} ms`)), timeoutMs)
+      const timer = setTimeout(
+        () => reject(new Error(`socket not closed within ${timeoutMs} ms`)),
+        timeoutMs,
+      )
       this.closedWaiters.push(() => {
         clearTimeout(timer)
         resolve()

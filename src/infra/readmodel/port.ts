@@ -13,9 +13,10 @@ import { ParleyError } from '../../domain/shared/errors'
  * and refuses the whole batch with `ReadModelGenerationError`, writing nothing, when it changed.
  * The writer then reloads `checkpointState` and follows the log again from that checkpoint.
  * A commit without a generation is not checked. Every backend must give these guarantees;
- * MongoDB would keep the generation in the checkpoint document and check it in the commit's
- * transaction, and, as it cannot rename collections inside one, switch over by flipping an alias
- * (a document naming each collection's physical collection) in that transaction.
+ * MongoDB (`mongo/`) keeps the generation in the checkpoint document and checks it in the
+ * commit's transaction, and, as it cannot rename collections inside one, switches over by
+ * flipping an alias (a document naming each collection's physical collection) in that
+ * transaction. tests/infra/readmodel/conformance.ts is what every backend must pass.
  */
 export type Doc = Record<string, unknown>
 
@@ -58,6 +59,14 @@ export interface CommitOptions {
    * `ReadModelGenerationError` and write nothing. Default: no check.
    */
   generation?: number
+  /**
+   * Commit only if the checkpoint is still at this position (null: none yet), the one the batch
+   * was computed from; otherwise throw `ReadModelCheckpointMovedError` and write nothing.
+   * Several nodes may run one projection: a batch folded while another node committed may have
+   * read some documents before that commit and some after, so it is refused, and the writer
+   * follows on from the other's checkpoint. Default: no check.
+   */
+  position?: bigint | null
 }
 
 /** One stored document with its key, as `entries` lists them. */
@@ -114,6 +123,35 @@ export class ReadModelGenerationError extends ParleyError {
   }
 }
 
+export const READ_MODEL_CHECKPOINT_MOVED = 'read_model_checkpoint_moved' as const
+
+/** A commit expected the checkpoint at a position another writer has moved it from. */
+export class ReadModelCheckpointMovedError extends ParleyError {
+  readonly projection: string
+  readonly expected: bigint | null
+  readonly actual: bigint | null
+
+  constructor(projection: string, expected: bigint | null, actual: bigint | null) {
+    super(
+      READ_MODEL_CHECKPOINT_MOVED,
+      `${projection} is at position ${String(actual)}, expected ${String(expected)}`,
+      { projection, expected: expected?.toString() ?? null, actual: actual?.toString() ?? null },
+    )
+    this.projection = projection
+    this.expected = expected
+    this.actual = actual
+  }
+}
+
+/**
+ * Whether a commit was refused because the checkpoint it was computed against is no longer
+ * current (a switch-over, a claim, another writer): reload it and follow the log from there.
+ */
+export const isStaleCheckpoint = (
+  err: unknown,
+): err is ReadModelGenerationError | ReadModelCheckpointMovedError =>
+  err instanceof ReadModelGenerationError || err instanceof ReadModelCheckpointMovedError
+
 export interface ReadModelStore {
   /** Creates the collections and their indexes if missing. Idempotent. */
   ensureCollections(specs: readonly CollectionSpec[]): Promise<void>
@@ -136,8 +174,9 @@ export interface ReadModelStore {
 
   /**
    * Writes the changes in order and sets the projection's checkpoint. On the embedded store this
-   * is one transaction: either all of it is stored or none. With `options.generation`, the
-   * checkpoint's generation is checked in that same transaction (see the module comment).
+   * is one transaction: either all of it is stored or none. With `options.generation` and
+   * `options.position`, the checkpoint is checked in that same transaction (see the module
+   * comment).
    */
   commit(
     projection: string,

@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3'
 import {
+  ReadModelCheckpointMovedError,
   ReadModelGenerationError,
   type CheckpointState,
   type CollectionSpec,
+  type CommitOptions,
   type Doc,
   type DocChange,
   type Entry,
@@ -187,8 +189,17 @@ export function createSqliteReadModelStore({ path }: SqliteReadModelOptions): Re
   // IMMEDIATE: the generation is read before anything is written, and a read lock upgraded
   // after another process wrote fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting.
   const commitTx = db.transaction(
-    (projection: string, changes: readonly DocChange[], checkpoint: bigint, expected?: number) => {
-      checkGeneration(projection, expected)
+    (
+      projection: string,
+      changes: readonly DocChange[],
+      checkpoint: bigint,
+      { generation, position }: CommitOptions,
+    ) => {
+      const state = checkGeneration(projection, generation)
+      const stored = state.position ?? null
+      if (position !== undefined && stored !== position) {
+        throw new ReadModelCheckpointMovedError(projection, position, stored)
+      }
       for (const change of changes) applyChange(change)
       prepare(
         'INSERT INTO checkpoints (projection, position) VALUES (?, ?) ' +
@@ -348,7 +359,7 @@ export function createSqliteReadModelStore({ path }: SqliteReadModelOptions): Re
     checkpoint: async (projection) => readState(projection).position,
     checkpointState: async (projection) => readState(projection),
     commit: async (projection, changes, checkpoint, options = {}) =>
-      commitTx(projection, changes, checkpoint, options.generation),
+      commitTx(projection, changes, checkpoint, options),
   }
 
   return {
@@ -368,7 +379,7 @@ export function createSqliteReadModelStore({ path }: SqliteReadModelOptions): Re
 
     async commit(projection, changes, checkpoint, options = {}) {
       while (exclusive) await exclusive
-      commitTx(projection, changes, checkpoint, options.generation)
+      commitTx(projection, changes, checkpoint, options)
     },
 
     async reset(projection, collections) {

@@ -118,6 +118,30 @@ export function mongoBehaviour(t: Test, url: () => string): void {
     t.equal(await ahead.checkpoint('counter'), 7n)
   })
 
+  t.test('two writers committing one projection at once keep the later of both', async (t) => {
+    const space = await mongoSpace(t, url())
+    const [a, b] = [space.open(), space.open()]
+    await a.ensureCollections(counter.collections)
+    const stamped = (position: number) => [
+      { collection: 'counts', key: 's', doc: { n: position, _pos: position.toString() } },
+    ]
+
+    const seen: unknown[] = []
+    for (let round = 1; round <= 10; round++) {
+      const [later, earlier] = [round * 2, round * 2 - 1]
+      // The writer of the later batch sends first in odd rounds, second in even ones.
+      const [x, y] = round % 2 === 1 ? [a, b] : [b, a]
+      await Promise.all([
+        x.commit('counter', stamped(later), BigInt(later)),
+        y.commit('counter', stamped(earlier), BigInt(earlier)),
+      ])
+      seen.push([await b.checkpoint('counter'), ...(await counts(a, 's'))])
+    }
+
+    const expected = Array.from({ length: 10 }, (_, i) => [BigInt(i * 2 + 2), i * 2 + 2])
+    t.same(seen, expected, 'each round ends at its later checkpoint and document')
+  })
+
   t.test('readers see the old collection or the new one during a switch-over', async (t) => {
     const space = await mongoSpace(t, url())
     const [server, rebuild, reader] = [space.open(), space.open(), space.open()]

@@ -1,5 +1,7 @@
-import { ObjectId, type Document } from 'bson'
+import type { Document } from 'bson'
 import { find as mingoFind } from 'mingo'
+import type { Cursors } from './cursors'
+import { hello, MAX_BSON } from './handshake'
 import { sortDocs } from './order'
 import { cursorId } from './wire'
 import { CommandError, type State } from './state'
@@ -18,63 +20,7 @@ export interface Context {
   connectionId: number
 }
 
-/** Open cursors by id; each holds the documents not yet returned. */
-export class Cursors {
-  private next = 1
-  private readonly open = new Map<number, { ns: string; docs: Document[] }>()
-
-  /** The first batch and the id to fetch the rest with (0 when there is none). */
-  start(ns: string, docs: Document[], batchSize: number | undefined, single = false) {
-    const size = batchSize ?? docs.length
-    const first = docs.slice(0, size)
-    if (single || size >= docs.length) return { id: 0, first }
-    const id = this.next++
-    this.open.set(id, { ns, docs: docs.slice(size) })
-    return { id, first }
-  }
-
-  more(id: number, batchSize: number | undefined): { ns: string; batch: Document[]; id: number } {
-    const cursor = this.open.get(id)
-    if (cursor === undefined)
-      throw new CommandError(43, 'CursorNotFound', `cursor id ${id} not found`)
-    const batch = cursor.docs.splice(0, batchSize ?? cursor.docs.length)
-    if (cursor.docs.length === 0) this.open.delete(id)
-    return { ns: cursor.ns, batch, id: cursor.docs.length === 0 ? 0 : id }
-  }
-
-  kill(ids: number[]): number[] {
-    return ids.filter((id) => this.open.delete(id))
-  }
-}
-
 type Handler = (cmd: Document, ctx: Context) => Document | Promise<Document>
-
-const MAX_BSON = 16 * 1024 * 1024
-const ELECTION_ID = new ObjectId('7fffffff0000000000000001')
-
-// A single-node replica set primary: what makes the driver allow sessions and transactions.
-const hello: Handler = (cmd, ctx) => ({
-  helloOk: true,
-  isWritablePrimary: true,
-  ismaster: true,
-  secondary: false,
-  setName: 'rs0',
-  setVersion: 1,
-  electionId: ELECTION_ID,
-  hosts: [ctx.address],
-  primary: ctx.address,
-  me: ctx.address,
-  maxBsonObjectSize: MAX_BSON,
-  maxMessageSizeBytes: 48_000_000,
-  maxWriteBatchSize: 100_000,
-  localTime: new Date(),
-  logicalSessionTimeoutMinutes: 30,
-  connectionId: ctx.connectionId,
-  minWireVersion: 0,
-  maxWireVersion: 21,
-  readOnly: false,
-  ok: 1,
-})
 
 const ns = (ctx: Context, collection: unknown): string => `${ctx.db}.${String(collection)}`
 const ok = (fields: Document = {}): Document => ({ ...fields, ok: 1 })

@@ -1,1 +1,2 @@
 export { startMongoDouble, type MongoDouble } from './server'
+export { spawnMongoDouble, type SpawnedMongoDouble, DEFAULT_DOUBLE_READY_MS } from './spawn'

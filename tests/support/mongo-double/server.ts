@@ -29,7 +29,8 @@
  */
 import { createServer, type Socket } from 'node:net'
 import type { Document } from 'bson'
-import { Cursors, runCommand } from './commands'
+import { runCommand } from './commands'
+import { Cursors } from './cursors'
 import { State } from './state'
 import { encodeReply, readMessages, type Request } from './wire'
 

@@ -75,8 +75,11 @@ export interface UpdateOutcome {
 // `$setOnInsert` (which mingo lacks) sets its fields only when an upsert inserts.
 function splitSetOnInsert(u: Document | Document[]): { always: typeof u; onInsert: typeof u } {
   if (Array.isArray(u) || !('$setOnInsert' in u)) return { always: u, onInsert: u }
-  const { $setOnInsert: inserted, ...always } = u
-  const onInsert = { ...always, $set: { ...(inserted as Document), ...(always.$set as Document) } }
+  const { $setOnInsert: inserted, ...rest } = u
+  const onInsert = { ...rest, $set: { ...(inserted as Document), ...(rest.$set as Document) } }
+  // Nothing left for a match is still an operator update, one that changes nothing: an empty
+  // document would read as a replacement by `{}`.
+  const always = Object.keys(rest).length === 0 ? { $set: {} } : rest
   return { always, onInsert }
 }
 

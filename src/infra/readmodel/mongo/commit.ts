@@ -1,5 +1,5 @@
 import type { AnyBulkWriteOperation, ClientSession, Db, Document } from 'mongodb'
-import type { DocChange } from '../port'
+import { ReadModelCheckpointMovedError, type CommitOptions, type DocChange } from '../port'
 import { Checkpoints } from './checkpoints'
 import { padPosition, stampOf, STAMP, toStored } from './documents'
 import { Aliases, collectionName } from './names'
@@ -53,7 +53,7 @@ function runs(changes: readonly DocChange[]): { collection: string; changes: Doc
 }
 
 /**
- * A commit's body, inside the caller's transaction: generation check, the documents (one
+ * A commit's body, inside the caller's transaction: generation and position checks, the documents (one
  * ordered `bulkWrite` per run of one collection, in the batch's order), then the checkpoint,
  * which never moves back: a writer behind another leaves the later position in place.
  */
@@ -64,16 +64,18 @@ export async function commitIn(
     projection: string
     changes: readonly DocChange[]
     checkpoint: bigint
-    generation?: number
-  },
+  } & CommitOptions,
 ): Promise<void> {
-  const { projection, changes, checkpoint, generation } = request
+  const { projection, changes, checkpoint, generation, position: expected } = request
   const checkpoints = new Checkpoints(db)
   const aliases = new Aliases(db)
   for (const change of changes) collectionName(change.collection)
 
   const before = await checkpoints.check(projection, generation, session)
   const stored = before.position
+  if (expected !== undefined && (stored ?? null) !== expected) {
+    throw new ReadModelCheckpointMovedError(projection, expected, stored ?? null)
+  }
 
   for (const run of runs(changes)) {
     const physical = await aliases.resolve(run.collection, session)

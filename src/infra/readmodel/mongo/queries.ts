@@ -20,7 +20,9 @@ export function toFind({ where = {}, range, orderBy }: Query): { filter: Documen
       const bound = range[name as keyof typeof RANGE_OPERATORS]
       if (bound !== undefined) bounds[operator] = bound
     }
-    conditions.push({ [identifier(range.field)]: bounds })
+    // A range without bounds matches everything; `{ field: {} }` would mean "equals {}".
+    const field = identifier(range.field)
+    if (Object.keys(bounds).length > 0) conditions.push({ [field]: bounds })
   }
 
   const filter =

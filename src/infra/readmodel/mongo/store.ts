@@ -74,8 +74,8 @@ export function createMongoReadModelStore(options: MongoReadModelOptions): ReadM
 
   const transactionView = (session: ClientSession): ReadModelTransaction => ({
     ...createView(db, session),
-    commit: (projection, changes, checkpoint, { generation } = {}) =>
-      commitIn(db, session, { projection, changes, checkpoint, generation }),
+    commit: (projection, changes, checkpoint, options = {}) =>
+      commitIn(db, session, { projection, changes, checkpoint, ...options }),
   })
 
   return {
@@ -103,9 +103,9 @@ export function createMongoReadModelStore(options: MongoReadModelOptions): ReadM
     checkpoint: (projection) => translated(() => reads.checkpoint(projection)),
     checkpointState: (projection) => translated(() => reads.checkpointState(projection)),
 
-    commit: (projection, changes, checkpoint, { generation } = {}) =>
+    commit: (projection, changes, checkpoint, options = {}) =>
       inTransaction((session) =>
-        commitIn(db, session, { projection, changes, checkpoint, generation }),
+        commitIn(db, session, { projection, changes, checkpoint, ...options }),
       ),
 
     reset: (projection, collections) =>
