@@ -106,7 +106,9 @@ export function AgentSidebar(props: {
               data-requeued={c.requeued ? 'true' : undefined}
             >
               <span class="queue-position">{c.position}.</span>
-              <span class="queue-user">{c.userId}</span>
+              <span class="queue-user" title={c.userId}>
+                {c.userId}
+              </span>
               {c.requeued && <span class="requeued">agent left</span>}
               <time>since {clock(c.waitingSince)}</time>
             </li>
