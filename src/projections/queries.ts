@@ -451,7 +451,7 @@ export async function pageQueue(
   const wanted = clampLimit(options.limit ?? DEFAULT_PAGE_LIMIT) + 1
   const found: Doc[] = []
 
-  // 1. The rest of the cursor's rank (conversations opened in the same millisecond).
+  // 1. The rest of the cursor's rank (opened, or sent back, in the same millisecond).
   if (after !== undefined) {
     const ties = await rm.find({
       collection: CONVERSATIONS,
