@@ -1,16 +1,17 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
+import { useEffect, useMemo, useState } from 'preact/hooks'
 import type { ChatItem } from '../client'
 import type { Content } from '../domain/content/schema'
 import { AgentSidebar } from './agent-sidebar'
 import { Composer } from './composer'
 import { DESK_REFRESH_MS, readDesk, type Desk } from './desk'
+import { DeskMemory } from './desk-memory'
 import { MessageList } from './message-list'
 import { StatusBar, useSessionView } from './page-parts'
-import { ChatSession } from './session'
+import { ChatSession, tabStorage } from './session'
 import { unreadCount } from './timeline'
 import type { TokenClaims } from './token'
 
-const EMPTY_DESK: Desk = { open: [], seats: null, queue: null, problem: null }
+const EMPTY_DESK: Desk = { open: [], seats: null, queue: null, queueMore: false, problem: null }
 
 /** Notices after which the desk (conversations, seats, queue) has changed. */
 const DESK_EVENTS = new Set(['assigned', 'closed', 'agent_left'])
@@ -19,21 +20,20 @@ const DESK_EVENTS = new Set(['assigned', 'closed', 'agent_left'])
  * The agent's desk: open conversations with unread counts, seats in use and the queue on the
  * left; the chosen conversation, its composer and Close on the right.
  */
-export function AgentPage(props: {
-  token: string
-  claims: TokenClaims
-  queueToken: string | null
-}) {
+export function AgentPage(props: { token: string; claims: TokenClaims }) {
   const session = useMemo(() => new ChatSession(props.token), [props.token])
+  const memory = useMemo(
+    () => new DeskMemory(tabStorage(), `parley-console:desk:${props.claims.sub}`),
+    [props.claims.sub],
+  )
   const view = useSessionView(session)
   const [desk, setDesk] = useState<Desk>(EMPTY_DESK)
-  const [selected, setSelected] = useState<string | null>(null)
-  const viewedSeq = useRef(new Map<string, number>())
+  const [selected, setSelected] = useState<string | null>(() => memory.selected())
 
   useEffect(() => {
     let live = true
     const refresh = () =>
-      readDesk(session.client, props.claims.sub, props.queueToken).then((next) => {
+      readDesk(session.client, props.claims.sub).then((next) => {
         if (!live) return
         setDesk(next)
         for (const c of next.open) session.follow(c.conversationId)
@@ -56,22 +56,27 @@ export function AgentPage(props: {
   // Closed conversations stay listed (read-only) for the rest of the visit.
   const openIds = desk.open.map((c) => c.conversationId)
   const closedIds = view.timeline.conversationIds().filter((id) => !openIds.includes(id))
-  const shown = selected ?? openIds[0] ?? null
+  // A choice restored from before a reload counts once the desk shows that conversation.
+  const known = (id: string) => openIds.includes(id) || closedIds.includes(id)
+  const shown = selected !== null && known(selected) ? selected : (openIds[0] ?? null)
   const items = shown ? view.timeline.items(shown) : []
   const isClosed = shown !== null && (view.timeline.isClosed(shown) || !openIds.includes(shown))
 
-  // The first conversation shown stays chosen when newer ones arrive, until the agent switches.
+  // The first conversation shown stays chosen when newer ones arrive, until the agent switches;
+  // the choice and what was on screen survive a reload of the tab (DeskMemory).
   useEffect(() => {
-    if (selected === null && shown !== null) setSelected(shown)
+    if (shown === null) return
+    if (shown !== selected) setSelected(shown)
+    memory.select(shown)
   }, [selected, shown])
 
   // What is on screen counts as read.
   useEffect(() => {
-    if (shown && items.length) viewedSeq.current.set(shown, items[items.length - 1].seq)
+    if (shown && items.length) memory.markViewed(shown, items[items.length - 1].seq)
   })
 
   const unread = (id: string) =>
-    id === shown ? 0 : unreadCount(view.timeline.items(id), viewedSeq.current.get(id))
+    id === shown ? 0 : unreadCount(view.timeline.items(id), memory.viewedSeq(id))
 
   const send = (content: Content) =>
     shown && session.client.send({ conversationId: shown, content })

@@ -88,20 +88,29 @@ export function AgentSidebar(props: {
           </ul>
         </>
       )}
-      <h2>Queue{desk.queue ? ` (${desk.queue.length} waiting)` : ''}</h2>
+      <h2>
+        Queue
+        {desk.queue ? ` (${desk.queue.length}${desk.queueMore ? '+' : ''} waiting)` : ''}
+      </h2>
       {desk.queue === null ? (
-        <p class="hint">
-          Agents may not list waiting conversations: add <code>&amp;queueToken=</code> with an admin
-          token to the URL to see the queue.
-        </p>
+        <p class="hint">The queue could not be read.</p>
       ) : desk.queue.length === 0 ? (
         <p class="hint">Nobody is waiting.</p>
       ) : (
         <ol class="queue">
           {desk.queue.map((c) => (
-            <li key={c.conversationId} data-conversation-id={c.conversationId}>
-              <span>{c.userId}</span>
-              <time>since {clock(c.openedAt)}</time>
+            <li
+              key={c.conversationId}
+              data-conversation-id={c.conversationId}
+              data-position={c.position}
+              data-requeued={c.requeued ? 'true' : undefined}
+            >
+              <span class="queue-position">{c.position}.</span>
+              <span class="queue-user" title={c.userId}>
+                {c.userId}
+              </span>
+              {c.requeued && <span class="requeued">agent left</span>}
+              <time>since {clock(c.waitingSince)}</time>
             </li>
           ))}
         </ol>

@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks'
 import type { Content } from '../domain/content/schema'
 import { dateTime, duration, money, safeUrl } from './format'
 
@@ -22,15 +23,36 @@ function ImageView({ content }: { content: Of<'image'> }) {
   )
 }
 
+/**
+ * A video as its cover with a play button; the player is made only on a click. A `<video>` with
+ * `preload="none"` still showed Chromium's loading spinner over its poster, and nothing is
+ * fetched from the video's host before the viewer asks for it.
+ */
 function VideoView({ content }: { content: Of<'video'> }) {
+  const [playing, setPlaying] = useState(false)
+  const [failed, setFailed] = useState(false)
+  const src = safeUrl(content.url)
+  const cover = safeUrl(content.coverUrl)
   return (
     <figure class="media video">
-      <video
-        controls
-        preload="none"
-        src={safeUrl(content.url)}
-        poster={safeUrl(content.coverUrl)}
-      />
+      {playing && src ? (
+        <video controls autoplay src={src} poster={cover} onError={() => setFailed(true)} />
+      ) : (
+        <button
+          type="button"
+          class="video-cover"
+          aria-label="Play the video"
+          disabled={!src}
+          onClick={() => setPlaying(true)}
+        >
+          {cover && <img src={cover} alt="" loading="lazy" />}
+          <span class="play" aria-hidden="true">
+            ▶
+          </span>
+        </button>
+      )}
+      {!src && <p class="unknown">Video at an address this page does not load: {content.url}</p>}
+      {failed && <p class="unknown video-failed">The video could not be loaded.</p>}
       {content.durationSec !== undefined && (
         <span class="duration">▶ {duration(content.durationSec)}</span>
       )}

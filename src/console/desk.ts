@@ -15,29 +15,33 @@ export interface ConversationSummary {
   closeReason?: string
 }
 
+/** A waiting conversation as `GET /v1/queue` lists it: no content. */
+export interface QueueEntry {
+  conversationId: string
+  userId: string
+  waitingSince: number
+  position: number
+  /** Its agent left: it went back to the head of the line. */
+  requeued: boolean
+}
+
 export interface Desk {
   open: ConversationSummary[]
   seats: { seats: number; openConversations: number } | null
-  /** Waiting conversations, or null when the page has no token that may read them. */
-  queue: ConversationSummary[] | null
+  /** The head of the queue (at most `QUEUE_LIST_LIMIT`), or null when it could not be read. */
+  queue: QueueEntry[] | null
+  /** More are waiting than `queue` holds. */
+  queueMore: boolean
   problem: string | null
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /**
- * Reads the agent's desk over HTTP: their open conversations, their seats in use and, given an
- * admin token, the queue. Agents may not list waiting conversations (docs/protocol.md,
- * "Visibility"), hence the separate token; without one the queue is left null. Known
- * shortcoming: an agent alone cannot see the queue; revisit when the API offers agents a queue
- * view (counts, or ids without content).
+ * Reads the agent's desk over HTTP: their open conversations, their seats in use and the head
+ * of the queue, in the order the server assigns it (`GET /v1/queue`: ids and places only).
  */
-export async function readDesk(
-  client: ParleyClient,
-  agentId: string,
-  queueToken: string | null,
-  baseUrl: string = location.origin,
-): Promise<Desk> {
+export async function readDesk(client: ParleyClient, agentId: string): Promise<Desk> {
   const problems: string[] = []
   const [open, seats, queue] = await Promise.all([
     client
@@ -49,25 +53,17 @@ export async function readDesk(
         `/v1/agents/${encodeURIComponent(agentId)}`,
       )
       .catch((err: unknown) => (problems.push(`seats: ${message(err)}`), null)),
-    queueToken === null
-      ? Promise.resolve(null)
-      : readQueue(baseUrl, queueToken).catch((err: unknown) => {
-          problems.push(`queue: ${message(err)}`)
-          return null
-        }),
+    client
+      .api<{ queue: QueueEntry[]; nextCursor: string | null }>(
+        `/v1/queue?limit=${QUEUE_LIST_LIMIT}`,
+      )
+      .catch((err: unknown) => (problems.push(`queue: ${message(err)}`), null)),
   ])
-  return { open, seats, queue, problem: problems.length ? problems.join('; ') : null }
-}
-
-async function readQueue(baseUrl: string, token: string): Promise<ConversationSummary[]> {
-  const response = await fetch(
-    `${baseUrl}/v1/conversations?status=queued&limit=${QUEUE_LIST_LIMIT}`,
-    {
-      headers: { authorization: `Bearer ${token}` },
-    },
-  )
-  const body = (await response.json()) as { conversations?: ConversationSummary[]; code?: string }
-  if (!response.ok || !body.conversations) throw new Error(`${response.status} ${body.code ?? ''}`)
-  // Newest first from the server; the queue reads best in the order people arrived.
-  return [...body.conversations].reverse()
+  return {
+    open,
+    seats,
+    queue: queue?.queue ?? null,
+    queueMore: queue !== null && queue.nextCursor !== null,
+    problem: problems.length ? problems.join('; ') : null,
+  }
 }

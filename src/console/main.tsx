@@ -25,10 +25,7 @@ function Signed({ page }: { page: keyof typeof ROLES }) {
       </div>
     )
   }
-  if (page === 'agent') {
-    const queueToken = new URLSearchParams(location.search).get('queueToken')
-    return <AgentPage token={token} claims={claims} queueToken={queueToken} />
-  }
+  if (page === 'agent') return <AgentPage token={token} claims={claims} />
   return <CustomerPage token={token} claims={claims} />
 }
 
@@ -47,8 +44,7 @@ function Index() {
         </li>
         <li>
           <a href="/console/agent">Agent desk</a>:{' '}
-          <code>npx parley token --role agent --id a1 --seats 3</code> (add{' '}
-          <code>&amp;queueToken=</code> with an admin token to see the queue)
+          <code>npx parley token --role agent --id a1 --seats 3</code>
         </li>
       </ul>
     </div>

@@ -32,7 +32,7 @@ export class ChatSession {
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(token: string, baseUrl: string = location.origin) {
-    this.client = new ParleyClient({ baseUrl, token, storage: browserStorage() })
+    this.client = new ParleyClient({ baseUrl, token, storage: tabStorage() })
     this.unsubscribe.push(
       this.client.on('item', (item) => {
         if (!this.view.timeline.add(item)) return
@@ -122,12 +122,15 @@ export class ChatSession {
 }
 
 /**
- * localStorage, or none where the browser refuses it (storage disabled): the page still works,
- * only pending sends no longer survive a reload.
+ * The tab's sessionStorage, or none where the browser refuses it (storage disabled): the page
+ * still works, only pending sends no longer survive a reload. Per tab on purpose: the SDK writes
+ * its whole state under one key, so two tabs of one person sharing localStorage would overwrite
+ * each other's pending sends. sessionStorage survives a reload of its tab and no other tab
+ * writes it; the trade-off is that a send still pending when its tab is closed is not sent.
  */
-function browserStorage(): Storage | undefined {
+export function tabStorage(): Storage | undefined {
   try {
-    return window.localStorage
+    return window.sessionStorage
   } catch {
     return undefined
   }

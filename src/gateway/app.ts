@@ -7,6 +7,7 @@ import { consoleRoutes } from './http/console-routes'
 import { conversationRoutes } from './http/conversation-routes'
 import { errorHandler } from './http/errors'
 import { presenceRoutes } from './http/presence-routes'
+import { queueRoutes } from './http/queue-routes'
 import { readModelRoutes } from './http/readmodel-routes'
 import { registerOpenApi } from './openapi'
 import type { GatewayServices } from './services'
@@ -73,6 +74,7 @@ export async function buildApp(services: GatewayServices): Promise<FastifyInstan
   conversationRoutes(app, services)
   presenceRoutes(app, services)
   readModelRoutes(app, services)
+  queueRoutes(app, services)
   consoleRoutes(app)
   return app
 }

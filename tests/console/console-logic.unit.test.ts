@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { ChatItem } from '../../src/client'
 import { buildContent, parseCents } from '../../src/console/compose'
+import { DESK_MEMORY_LIMIT, DeskMemory, type DeskStorage } from '../../src/console/desk-memory'
 import { noticeText } from '../../src/console/notices'
 import { Timeline, unreadCount } from '../../src/console/timeline'
 import { readClaims, tokenProblem } from '../../src/console/token'
@@ -156,4 +157,63 @@ t.test('reads a token and says when it does not fit the page', async (t) => {
   t.match(tokenProblem('not-a-token', 'user'), /not a Parley token/)
   t.equal(readClaims('a.!!!.c'), null)
   t.match(tokenProblem(agent, 'agent', Date.now() + 48 * 3600_000), /expired/)
+})
+
+/** A sessionStorage stand-in: a map, or one that refuses every call. */
+function memoryStorage(): DeskStorage & { data: Map<string, string> } {
+  const data = new Map<string, string>()
+  return {
+    data,
+    getItem: (key) => data.get(key) ?? null,
+    setItem: (key, value) => void data.set(key, value),
+  }
+}
+
+t.test('the desk memory keeps the choice and what was read across a reload', async (t) => {
+  const storage = memoryStorage()
+  const before = new DeskMemory(storage, 'desk:a1')
+  t.equal(before.selected(), null, 'nothing chosen on a first visit')
+  t.equal(before.viewedSeq('c1'), undefined)
+  before.select('c2')
+  before.markViewed('c1', 4)
+  before.markViewed('c1', 2)
+  before.markViewed('c2', 7)
+
+  const after = new DeskMemory(storage, 'desk:a1')
+  t.equal(after.selected(), 'c2', 'the chosen conversation survives')
+  t.equal(after.viewedSeq('c1'), 4, 'a viewed mark only moves forward')
+  t.equal(after.viewedSeq('c2'), 7)
+  t.equal(unreadCount([message(3), message(5), message(6)], after.viewedSeq('c1')), 2)
+  t.equal(new DeskMemory(storage, 'desk:a2').selected(), null, 'another agent has their own')
+})
+
+t.test('the desk memory starts empty on unreadable data and keeps its newest marks', async (t) => {
+  for (const raw of ['{', '{"v":2,"selected":null,"viewed":[]}', '{"v":1,"viewed":[["c1","x"]]}']) {
+    const storage = memoryStorage()
+    storage.data.set('k', raw)
+    const memory = new DeskMemory(storage, 'k')
+    t.same([memory.selected(), memory.viewedSeq('c1')], [null, undefined], raw)
+  }
+
+  const refusing: DeskStorage = {
+    getItem: () => {
+      throw new Error('SecurityError')
+    },
+    setItem: () => {
+      throw new Error('QuotaExceededError')
+    },
+  }
+  const memory = new DeskMemory(refusing, 'k')
+  memory.select('c1')
+  memory.markViewed('c1', 3)
+  t.same([memory.selected(), memory.viewedSeq('c1')], ['c1', 3], 'works from memory alone')
+
+  const storage = memoryStorage()
+  const full = new DeskMemory(storage, 'k')
+  for (let i = 0; i <= DESK_MEMORY_LIMIT; i++) full.markViewed(`c${i}`, 1)
+  full.markViewed('c1', 2)
+  const reloaded = new DeskMemory(storage, 'k')
+  t.equal(reloaded.viewedSeq('c0'), undefined, 'the least recently viewed is dropped')
+  t.equal(reloaded.viewedSeq('c1'), 2, 'viewing again makes a mark recent')
+  t.equal(reloaded.viewedSeq(`c${DESK_MEMORY_LIMIT}`), 1)
 })

@@ -128,8 +128,10 @@ t.test('the OpenAPI document and its UI', async (t) => {
 
   t.test('every reply matches the schema documented for its status', async (t) => {
     const check = responseChecker(doc)
-    const opened = await openConversation(server)
+    // One seat: a second customer then waits, so the queue has an entry to check.
+    const opened = await openConversation(server, { seats: 1 })
     t.teardown(() => Promise.all([opened.user.close(), opened.agent.close()]))
+    await server.parley.services.conversations.currentConversationOf(uniqueId('waiting'))
     const { conversationId, userId, agentId } = opened
     const admin = server.token('admin', uniqueId('admin'))
     const user = server.token('user', userId)
@@ -155,6 +157,7 @@ t.test('the OpenAPI document and its UI', async (t) => {
       [`/v1/pending/user/${userId}`, '/v1/pending/{role}/{id}', user],
       ['/v1/presence?limit=1', '/v1/presence', admin],
       ['/v1/agents', '/v1/agents', admin],
+      ['/v1/queue?limit=1', '/v1/queue', agent],
       // Errors
       ['/v1/conversations?limit=0', '/v1/conversations', admin],
       ['/v1/conversations', '/v1/conversations', undefined],
@@ -164,6 +167,8 @@ t.test('the OpenAPI document and its UI', async (t) => {
       ['/v1/agents', '/v1/agents', user],
       ['/v1/presence?status=away', '/v1/presence', admin],
       [`/v1/pending/user/${userId}`, '/v1/pending/{role}/{id}', agent],
+      ['/v1/queue', '/v1/queue', user],
+      ['/v1/queue?cursor=x', '/v1/queue', admin],
       ['/ws', '/ws', undefined],
       ['/ws', '/ws', user],
     ]
@@ -187,6 +192,7 @@ t.test('the OpenAPI document and its UI', async (t) => {
         '/v1/conversations/{id}/messages',
         '/v1/pending/{role}/{id}',
         '/v1/presence',
+        '/v1/queue',
       ],
       'every list was checked with items in it',
     )

@@ -133,6 +133,21 @@ export const PendingAck = Type.Object(
   { $id: 'PendingAck' },
 )
 
+export const QueueEntry = Type.Object(
+  {
+    conversationId: Type.String(),
+    userId: Type.String(),
+    waitingSince: Type.Integer({
+      description: 'when it began waiting (ms): its opening, or when its agent left',
+    }),
+    position: Type.Integer({ minimum: 1, description: 'place in the line, 1 at the head' }),
+    requeued: Type.Boolean({
+      description: 'sent back to the head of the queue because its agent left (agent_left)',
+    }),
+  },
+  { $id: 'QueueEntry', description: 'a waiting conversation, without its content' },
+)
+
 /** Every named schema, registered with `app.addSchema` so references resolve. */
 export const sharedSchemas: readonly TSchema[] = [
   ErrorBody,
@@ -149,6 +164,7 @@ export const sharedSchemas: readonly TSchema[] = [
   AgentDesk,
   AgentEntry,
   PendingAck,
+  QueueEntry,
 ]
 
 // Parameters.

@@ -10,6 +10,7 @@ export const CursorKind = {
   Pending: 'p',
   Presence: 'r',
   Agents: 'a',
+  Queue: 'q',
 } as const
 export type CursorKind = (typeof CursorKind)[keyof typeof CursorKind]
 

@@ -37,8 +37,12 @@ export interface ConsoleRig {
 /**
  * A built console, a real Parley on 127.0.0.1, a cuttable proxy in front of it for the customer
  * and a headless Chromium; all stopped in teardown. Fails (never skips) without Chromium.
+ * `env` configures the server as the environment would (default: none).
  */
-export async function givenConsoleRig(t: Test): Promise<ConsoleRig> {
+export async function givenConsoleRig(
+  t: Test,
+  options: { env?: Record<string, string> } = {},
+): Promise<ConsoleRig> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `no Chromium at ${CHROMIUM_PATH}: the web console tests drive Debian's Chromium; ` +
@@ -48,7 +52,7 @@ export async function givenConsoleRig(t: Test): Promise<ConsoleRig> {
   await ensureConsoleBuilt()
   mkdirSync(ARTIFACTS_DIR, { recursive: true })
 
-  const server = await startTestServer()
+  const server = await startTestServer({ env: options.env })
   t.teardown(() => server.close())
   const proxy = await startCutProxy(Number(new URL(server.httpUrl).port))
   t.teardown(() => proxy.close())
@@ -113,6 +117,31 @@ export async function openPage(
   if (options.paste !== undefined) await pasteToken(page, options.paste)
   await connected(page)
   return { context, page, faults }
+}
+
+/**
+ * Another tab in an opened page's browser context (same localStorage, its own sessionStorage),
+ * at `url`, with its faults collected into the first page's.
+ */
+export async function openTab(
+  t: Test,
+  opened: OpenedPage,
+  name: string,
+  url: string,
+): Promise<Page> {
+  const page = await opened.context.newPage()
+  t.teardown(async () => {
+    if (!t.passing()) await page.screenshot({ path: join(ARTIFACTS_DIR, `failed-${name}.png`) })
+  })
+  page.on('pageerror', (err) => opened.faults.push(`page error (${name}): ${err.message}`))
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) {
+      opened.faults.push(`CSP (${name}): ${message.text()}`)
+    }
+  })
+  await page.goto(url)
+  await connected(page)
+  return page
 }
 
 /** Signs in through the page's paste box (for a URL without `?token=`). */
