@@ -166,9 +166,13 @@ export async function createParley(
       // Disconnects are recorded before the stores close, so presence is right after a restart.
       await Promise.all(registry.all().map((connection) => connection.shutdown()))
       await app.close()
+      logger.debug({}, 'shutdown: gateway closed, stopping projections')
       await Promise.all(runners.map((r) => r.stop()))
+      logger.debug({}, 'shutdown: projections stopped, closing the stores')
       await events.close()
+      logger.debug({}, 'shutdown: event store closed')
       await readModels.close()
+      logger.debug({}, 'shutdown: read models closed')
       lock?.release()
     },
   }

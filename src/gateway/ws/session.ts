@@ -73,16 +73,22 @@ export class ClientSession implements Connection {
     this.socket.on('error', (err) => this.log('info', { err }, 'socket error'))
 
     registry.add(this)
-    void presence.connect(who, this.id).catch((err: unknown) => {
-      this.log('error', { err }, 'connection not recorded')
-    })
-    void delivery.connected(who, this)
+    // The token's seats are recorded before the connection: once it is, the agent is online and
+    // any node's dispatcher may hand out conversations, which must count against these seats,
+    // not against the default an agent without recorded seats has.
     const seats = this.participant.seats
-    if (this.participant.role === Role.Agent && seats !== undefined) {
-      desks.setSeats(who.id, seats).catch((err: unknown) => {
-        this.log('error', { err }, 'agent seats not recorded')
+    const seatsRecorded =
+      this.participant.role === Role.Agent && seats !== undefined
+        ? desks.setSeats(who.id, seats).catch((err: unknown) => {
+            this.log('error', { err }, 'agent seats not recorded')
+          })
+        : Promise.resolve()
+    void seatsRecorded
+      .then(() => presence.connect(who, this.id))
+      .catch((err: unknown) => {
+        this.log('error', { err }, 'connection not recorded')
       })
-    }
+    void delivery.connected(who, this)
   }
 
   send(frame: ServerFrame): void {

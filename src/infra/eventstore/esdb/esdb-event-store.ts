@@ -186,8 +186,26 @@ export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore
       closed = true
       for (const stop of [...closers]) stop()
       closers.clear()
+      destroyAbandonedStreams(client)
       await client.dispose()
       log.debug({}, 'event store closed')
     },
   }
+}
+
+/**
+ * Works around @eventstore/db-client 6.2.1, whose `dispose()` awaits the end of every gRPC
+ * stream the client opened. A read left before its end (a tail scan that found what it looked
+ * for, a bounded read of $all ended at the head) is cancelled, but a cancelled gRPC stream ends
+ * only once its buffered messages are read, and nobody reads them any more: `dispose()` then
+ * never resolves and the process cannot shut down. Destroying the streams first ends them at
+ * once. Seen with Parley as a separate process from its server (a node stopping with SIGTERM
+ * hung here; tests/gateway/two-nodes.e2e.test.ts stops two such nodes); not reproduced with the
+ * server in the same process. Uses the client's private set of streams; re-check when moving to
+ * @kurrent/kurrentdb-client, whose `dispose` may not need it.
+ */
+function destroyAbandonedStreams(client: EventStoreDBClient): void {
+  const streams = (client as unknown as { disposableStreams?: Set<{ destroy(): void }> })
+    .disposableStreams
+  for (const stream of streams ?? []) stream.destroy()
 }
