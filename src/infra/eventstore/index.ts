@@ -23,3 +23,4 @@ export {
   type SqliteEventStoreOptions,
   createSqliteEventStore,
 } from './sqlite'
+export { DEFAULT_WRITER_MODE, WriterMode } from './sqlite-writer'

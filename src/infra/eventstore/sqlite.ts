@@ -3,6 +3,7 @@ import { type Logger, silentLogger } from '../logging/logger'
 import { StoreClosedError, checkDistinctIds } from './append-rules'
 import { catchUpThenLive } from './catch-up'
 import { createLiveFeed } from './live-feed'
+import { createPageCache } from './page-cache'
 import type { AppendResult, EventStore, RecordedEvent } from './port'
 import {
   type EventRow,
@@ -44,6 +45,8 @@ export interface SqliteEventStoreOptions {
   pageSize?: number
   /** Called after each committed transaction, for metrics and tests; default none. */
   onCommit?: (batch: CommitBatch) => void
+  /** Full catch-up pages kept per category filter for other subscribers; `DEFAULT_SHARED_PAGES`. */
+  sharedPages?: number
   /** Where writes run; default `DEFAULT_WRITER_MODE` (a worker thread), `inline` for `:memory:`. */
   writer?: WriterMode
 }
@@ -81,6 +84,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   const db = openEventsDatabase(options.path)
   const sql = prepareStatements(db)
   const feed = createLiveFeed()
+  const catchUpPages = createPageCache(pageSize, options.sharedPages)
   // Sent, not yet answered, in the order sent: the writer answers in that order.
   const pending: Pending[] = []
   let answered = 0
@@ -233,8 +237,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     },
 
     subscribeToAll(subscribeOptions = {}) {
+      const { categories } = subscribeOptions
       const source = {
-        readPage: (after: bigint) => readPage(after, subscribeOptions.categories),
+        readPage: (after: bigint) =>
+          catchUpPages.read(categories, after, () => readPage(after, categories)),
         pageSize,
         feed,
         isClosed: () => closed,
