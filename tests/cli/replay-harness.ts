@@ -28,6 +28,8 @@ export interface ParleyRun {
   tty?: boolean
   /** A stdout of the test's own, instead of one that keeps the text. */
   stdout?: Writable
+  /** More environment, as the shell would give it (the backend URLs, say). */
+  env?: Record<string, string>
 }
 
 /** Runs `parley ...args` in-process with stream-capable io and keeps what it printed. */
@@ -57,7 +59,7 @@ export async function parley(args: string[], options: ParleyRun) {
   const io = {
     out: (text: string) => void chunks.push(text),
     err: (text: string) => void (err += text),
-    env: { PARLEY_DATA_DIR: options.dataDir },
+    env: { PARLEY_DATA_DIR: options.dataDir, ...options.env },
     stdout,
     stderr,
     signal: options.signal ?? controller.signal,

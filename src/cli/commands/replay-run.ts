@@ -53,7 +53,8 @@ export async function runReplay(options: ReplayOptions, io: ReplayIo): Promise<R
   // 1. What to read, and where from.
   const filter = filterOf(options)
   const config = options.dataDir === undefined ? loadConfig(io.env) : undefined
-  const store = openEventLog({ dataDir: options.dataDir, ...config }, config?.dataDir)
+  const source = { dataDir: options.dataDir, eventStoreUrl: config?.eventStoreUrl }
+  const store = openEventLog(source, config?.dataDir)
   const interrupt = interruptSignal(io)
   const format = formatterFor(options.format)
   let output: { stream: Writable; owned: boolean } | undefined

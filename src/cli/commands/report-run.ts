@@ -41,7 +41,8 @@ export async function runReport(options: ReportOptions, io: ReplayIo): Promise<A
   // 1. Read and fold: the report needs the conversation category only.
   const filter: EventFilter = { ...filterOf(options), categories: [StreamCategory.Conversation] }
   const config = options.dataDir === undefined ? loadConfig(io.env) : undefined
-  const store = openEventLog({ dataDir: options.dataDir, ...config }, config?.dataDir)
+  const source = { dataDir: options.dataDir, eventStoreUrl: config?.eventStoreUrl }
+  const store = openEventLog(source, config?.dataDir)
   const interrupt = interruptSignal(io)
   let state = initialAnalyticsState()
   try {
