@@ -68,6 +68,9 @@ async function startCluster(t: Test): Promise<Cluster> {
   return { a, b, log }
 }
 
+/** This test's open sockets per person, so a teardown knows when a person's last one closed. */
+const openSockets = new Map<string, number>()
+
 /** A client that beats well inside the offline threshold and acknowledges every push. */
 async function connect(
   t: Test,
@@ -84,10 +87,48 @@ async function connect(
   t.teardown(async () => {
     clearInterval(beat)
     await client.close()
+    // An agent is still offered conversations until the disconnect reaches the presence view:
+    // the next test must not find this one available.
+    const left = (openSockets.get(id) ?? 1) - 1
+    openSockets.set(id, left)
+    if (role === 'agent' && left === 0) await waitUntilOffline(server, id)
   })
+  openSockets.set(id, (openSockets.get(id) ?? 0) + 1)
   // The connection is recorded (and the agent available) once the first answer comes back.
   await client.roundTrip()
   return client
+}
+
+/**
+ * Ends a test's conversations through an admin socket, so that no later test's agent is handed
+ * one of them (the conversations of an agent who left are requeued), and awaits each close in
+ * the shared log.
+ */
+async function endConversations(
+  t: Test,
+  cluster: { a: SpawnedServer; log: EventStore },
+  ids: Iterable<string>,
+): Promise<void> {
+  const admin = await connect(t, cluster.a, 'admin', uniqueId('ops'))
+  for (const conversationId of ids) {
+    admin.send({ type: 'close', conversationId })
+    const closed = async () =>
+      (await streamEvents(cluster.log, `conversation-${conversationId}`)).some(
+        (e) => e.type === 'ConversationClosed',
+      )
+    await waitUntil(closed, `conversation ${conversationId} closed`, 15_000)
+  }
+}
+
+async function waitUntilOffline(server: SpawnedServer, agentId: string): Promise<void> {
+  const url = `${server.httpUrl}/v1/presence/agent/${agentId}`
+  const headers = { authorization: `Bearer ${server.token('admin', 'ops')}` }
+  const offline = async () => {
+    const response = await fetch(url, { headers })
+    const body = (await response.json()) as { status?: string }
+    return response.status === 200 && body.status !== 'online'
+  }
+  await waitUntil(offline, `agent ${agentId} offline in the presence view`, 15_000)
 }
 
 async function streamEvents(log: EventStore, stream: string): Promise<RecordedEvent[]> {
@@ -98,7 +139,8 @@ const assignedIn = (conversationId: string) => (f: Frame) =>
   f.type === 'system' && f.event === 'assigned' && f.conversationId === conversationId
 
 t.test('two gateway nodes sharing EventStoreDB and MongoDB', async (t) => {
-  const { a, b, log } = await startCluster(t)
+  const cluster = await startCluster(t)
+  const { a, b, log } = cluster
 
   t.test('a message sent through one node reaches a recipient on the other', async (t) => {
     const agentId = uniqueId('agent')
@@ -128,6 +170,7 @@ t.test('two gateway nodes sharing EventStoreDB and MongoDB', async (t) => {
       again.map((m) => m.messageId),
       'both nodes serve the same history from the shared read models',
     )
+    await endConversations(t, cluster, [conversationId])
   })
 
   t.test('the same clientMsgId sent through both nodes at once is one message', async (t) => {
@@ -155,6 +198,7 @@ t.test('two gateway nodes sharing EventStoreDB and MongoDB', async (t) => {
         (e.data as { clientMsgId?: string }).clientMsgId === clientMsgId,
     )
     t.equal(stored.length, 1, 'one MessageSent is in the log')
+    await endConversations(t, cluster, [conversationId])
   })
 
   t.test('an agent seat is never booked twice by two nodes', async (t) => {
@@ -176,6 +220,11 @@ t.test('two gateway nodes sharing EventStoreDB and MongoDB', async (t) => {
       users.map((u) => u.next((f) => f.type === 'system' && f.event === 'assigned', 15_000)),
     )
     const assigned = String(firstAssigned.conversationId)
+    t.equal(
+      firstAssigned.agentId,
+      agentId,
+      `assigned to this agent: ${JSON.stringify(firstAssigned)}`,
+    )
     await agentOnA.next(assignedIn(assigned), 15_000)
     await agentOnB.next(assignedIn(assigned), 15_000)
 
@@ -204,20 +253,7 @@ t.test('two gateway nodes sharing EventStoreDB and MongoDB', async (t) => {
       'one customer of the four was told assigned',
     )
 
-    // The four conversations end here, so that no later test's agent is handed one of them.
-    const admin = await connect(t, a, 'admin', uniqueId('ops'))
-    for (const id of conversations) admin.send({ type: 'close', conversationId: id })
-    await Promise.all(
-      users.map((u, i) =>
-        u.next(
-          (f) =>
-            f.type === 'system' &&
-            f.event === 'closed' &&
-            f.conversationId === opened[i].conversationId,
-          15_000,
-        ),
-      ),
-    )
+    await endConversations(t, cluster, conversations)
   })
 
   t.test('an unacknowledged push is re-pushed by the node holding the socket', async (t) => {
@@ -246,6 +282,7 @@ t.test('two gateway nodes sharing EventStoreDB and MongoDB', async (t) => {
       recorded.map((_, i) => i + 1),
       'each push is recorded once, attempts counting up with no repeat',
     )
+    await endConversations(t, cluster, [String(sent.conversationId)])
   })
 
   t.test('a customer who left is acted on once, whichever node sees it', async (t) => {
@@ -255,7 +292,7 @@ t.test('two gateway nodes sharing EventStoreDB and MongoDB', async (t) => {
     const user = await connect(t, a, 'user', userId)
     const sent = await user.sendMessage({ clientMsgId: uniqueId('k'), content: text('bye soon') })
     const conversationId = String(sent.conversationId)
-    await agent.next(assignedIn(conversationId))
+    await agent.next(assignedIn(conversationId), 15_000)
 
     // The customer goes away; both nodes' presence monitors see the silence in the shared log.
     await user.close()
