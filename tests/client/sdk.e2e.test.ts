@@ -5,6 +5,7 @@ import { ParleyClient } from '../../src/client/parley-client'
 import type { ChatItem, WebSocketConstructor } from '../../src/client/types'
 import { createTokenSigner } from '../../src/infra/auth/tokens'
 import { fetchMessages, startTestServer, uniqueId, type TestServer } from '../support/server'
+import { waitUntil } from '../support/ws-client'
 
 const text = (value: string) => ({ format: 'text' as const, text: value })
 
@@ -67,7 +68,18 @@ t.test(
     // 1. The agent is online before the user writes, so the conversation is assigned at once.
     const agent = side(t, server, 'agent', agentId)
     await until('agent socket open', agent, () => agent.client.status === 'open')
-    await agent.client.api(`/v1/presence/agent/${agentId}`)
+    // The socket opens before the server has recorded the connection (the agent's seats go
+    // first): the agent is online once the presence view says so.
+    await waitUntil(
+      async () => {
+        const presence = await agent.client
+          .api<{ status: string }>(`/v1/presence/agent/${agentId}`)
+          .catch(() => undefined)
+        return presence?.status === 'online'
+      },
+      'the agent online in the presence view',
+      10_000,
+    )
     const user = side(t, server, 'user', userId)
     await until('user socket open', user, () => user.client.status === 'open')
 
