@@ -1,4 +1,5 @@
 import type { ParleyClient } from '../client'
+import type { QueueEntry } from '../projections/queries'
 
 /** How often the agent page re-reads its desk and the queue (ms): the queue moves silently. */
 export const DESK_REFRESH_MS = 5000
@@ -15,15 +16,8 @@ export interface ConversationSummary {
   closeReason?: string
 }
 
-/** A waiting conversation as `GET /v1/queue` lists it: no content. */
-export interface QueueEntry {
-  conversationId: string
-  userId: string
-  waitingSince: number
-  position: number
-  /** Its agent left: it went back to the head of the line. */
-  requeued: boolean
-}
+/** A waiting conversation as `GET /v1/queue` lists it: the server's own type, no content. */
+export type { QueueEntry }
 
 export interface Desk {
   open: ConversationSummary[]

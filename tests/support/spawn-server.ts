@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
 import { TEST_SECRET, testToken, type ServerEndpoint } from './server'
+import { childEnv } from './spawn-double'
 
 /**
  * Parley as a child process, for tests that must kill the server hard (`kill -9`), which an
@@ -82,14 +83,7 @@ function startChild(
   port: number,
   options: { dataDir: string; env?: Record<string, string> },
 ): Child {
-  const env: Record<string, string | undefined> = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'NODE_OPTIONS' || key.startsWith('TAP') || key.startsWith('_TAPJS')) continue
-    env[key] = value
-  }
-  Object.assign(env, {
-    TS_NODE_TRANSPILE_ONLY: '1',
-    TS_NODE_PROJECT: resolve(ROOT, 'tsconfig.json'),
+  const env = Object.assign(childEnv(), {
     PORT: String(port),
     HOST: '127.0.0.1',
     PARLEY_DATA_DIR: options.dataDir,
