@@ -265,28 +265,25 @@ t.test(
   },
 )
 
-t.test(
-  'a graceful restart leaves no agent online who has not come back',
-  async (t) => {
-    const dataDir = makeDataDir()
-    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
-    // Default thresholds: a connection left open in the log counts as live for 30 s.
-    const env = { PARLEY_RATE_LIMIT: '1000/s' }
-    const first = await startTestServer({ env, dataDir })
-    const agent = await givenAgent(t, first, 5)
-    agent.stopBeating()
-    await first.close()
+t.test('a graceful restart leaves no agent online who has not come back', async (t) => {
+  const dataDir = makeDataDir()
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  // Default thresholds: a connection left open in the log counts as live for 30 s.
+  const env = { PARLEY_RATE_LIMIT: '1000/s' }
+  const first = await startTestServer({ env, dataDir })
+  const agent = await givenAgent(t, first, 5)
+  agent.stopBeating()
+  await first.close()
 
-    const history = (await logOf(first, `presence-agent-${agent.id}`)).map((e) => e.type)
-    t.same(history.slice(-2), ['ConnectionClosed', 'WentOffline'], 'the shutdown is recorded')
+  const history = (await logOf(first, `presence-agent-${agent.id}`)).map((e) => e.type)
+  t.same(history.slice(-2), ['ConnectionClosed', 'WentOffline'], 'the shutdown is recorded')
 
-    const second = await givenServer(t, env, dataDir)
-    const user = await Peer.connect(t, second, 'user')
-    const conversationId = String((await user.say('anyone?')).conversationId)
-    const answer = await user.client.next(
-      (f) => notice('queued', conversationId)(f) || notice('assigned', conversationId)(f),
-    )
-    t.equal(answer.event, 'queued', 'no conversation for an agent who is not connected')
-    t.match(await getJson(second, `/v1/agents/${agent.id}`), { status: 'offline' })
-  },
-)
+  const second = await givenServer(t, env, dataDir)
+  const user = await Peer.connect(t, second, 'user')
+  const conversationId = String((await user.say('anyone?')).conversationId)
+  const answer = await user.client.next(
+    (f) => notice('queued', conversationId)(f) || notice('assigned', conversationId)(f),
+  )
+  t.equal(answer.event, 'queued', 'no conversation for an agent who is not connected')
+  t.match(await getJson(second, `/v1/agents/${agent.id}`), { status: 'offline' })
+})

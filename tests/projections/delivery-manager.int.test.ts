@@ -281,34 +281,31 @@ t.test(
 // before the give-up branch, so a recipient who goes away after the last push is never given up
 // on: the timer is dropped, `connected` skips rows at maxAttempts, and the row stays pending with
 // a due time in the past until some other event of the conversation happens to re-arm it.
-t.test(
-  'gives up once on a message whose recipient went away after the last push',
-  async (t) => {
-    // Given a message pushed five times, the last at 25 s, to a user who then disconnects
-    const world = await givenDeliveryWorld(t)
-    const node = await startDeliveryNode(t, world)
-    const conversationId = await givenAssignedConversation(node.commands, 'u1', 'a1')
-    const phone = node.channels.open(user('u1'), 'phone')
-    await world.clock.advanceTo(SENT_AT)
-    const sent = await sendText(node.commands, agent('a1'), conversationId, 'last call')
-    await world.clock.advanceTo(SENT_AT + 16_000)
-    node.channels.close(phone)
+t.test('gives up once on a message whose recipient went away after the last push', async (t) => {
+  // Given a message pushed five times, the last at 25 s, to a user who then disconnects
+  const world = await givenDeliveryWorld(t)
+  const node = await startDeliveryNode(t, world)
+  const conversationId = await givenAssignedConversation(node.commands, 'u1', 'a1')
+  const phone = node.channels.open(user('u1'), 'phone')
+  await world.clock.advanceTo(SENT_AT)
+  const sent = await sendText(node.commands, agent('a1'), conversationId, 'last call')
+  await world.clock.advanceTo(SENT_AT + 16_000)
+  node.channels.close(phone)
 
-    // When the wait after the last push runs out, and the user later comes back
-    await world.clock.advanceTo(SENT_AT + 100_000)
-    const laptop = node.channels.open(user('u1'), 'laptop')
-    await node.manager.connected(user('u1'), laptop)
-    await world.clock.advanceTo(SENT_AT + 200_000)
+  // When the wait after the last push runs out, and the user later comes back
+  await world.clock.advanceTo(SENT_AT + 100_000)
+  const laptop = node.channels.open(user('u1'), 'laptop')
+  await node.manager.connected(user('u1'), laptop)
+  await world.clock.advanceTo(SENT_AT + 200_000)
 
-    // Then giving up is recorded once, when it was due, and nothing more is pushed
-    t.same(
-      (await abandonsOf(world.events, sent.messageId)).map((a) => [a.attempts, a.at]),
-      [[5, SENT_AT + 31_000]],
-    )
-    t.same(laptop.pushes(), [], 'a given-up message is left to the history endpoint')
-    t.same(
-      node.manager.pendingFor(user('u1')).map((r) => r.abandoned),
-      [true],
-    )
-  },
-)
+  // Then giving up is recorded once, when it was due, and nothing more is pushed
+  t.same(
+    (await abandonsOf(world.events, sent.messageId)).map((a) => [a.attempts, a.at]),
+    [[5, SENT_AT + 31_000]],
+  )
+  t.same(laptop.pushes(), [], 'a given-up message is left to the history endpoint')
+  t.same(
+    node.manager.pendingFor(user('u1')).map((r) => r.abandoned),
+    [true],
+  )
+})

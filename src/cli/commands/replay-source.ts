@@ -35,7 +35,10 @@ export interface EventLogSource {
  * the embedded log of the data directory. Both only read; SQLite's WAL mode lets a replay run
  * beside a running server, and a missing file is an error rather than a new empty log.
  */
-export function openEventLog(source: EventLogSource, fallbackDataDir = DEFAULT_DATA_DIR): EventStore {
+export function openEventLog(
+  source: EventLogSource,
+  fallbackDataDir = DEFAULT_DATA_DIR,
+): EventStore {
   if (source.dataDir === undefined && source.eventStoreUrl) {
     return createEsdbEventStore({ connectionString: source.eventStoreUrl })
   }
