@@ -11,7 +11,7 @@ import { ConversationCommands, type Clock } from './infra/commands/conversation-
 import { DeskCommands } from './infra/commands/desk-commands'
 import { PresenceCommands } from './infra/commands/presence-commands'
 import type { EventStore } from './infra/eventstore/port'
-import { lockDataDir } from './infra/lock/data-dir-lock'
+import { lockDataDir, type DataDirLock } from './infra/lock/data-dir-lock'
 import { createSnowflake } from './infra/ids/snowflake'
 import { silentLogger, type Logger } from './infra/logging/logger'
 import type { ReadModelStore } from './infra/readmodel/port'
@@ -68,6 +68,29 @@ export async function createParley(
   // 1. Stores: the configured ones (src/infra/backends.ts) unless others are given.
   const events = overrides.events ?? openEventStore(config, { logger })
   const readModels = overrides.readModels ?? openReadModelStore(config, logger)
+  try {
+    return await startOn(config, { events, readModels, logger, scheduler, clock, lock })
+  } catch (err) {
+    // A start that fails halfway (a database out of reach, say) must not leave a client
+    // reconnecting forever and the process alive without serving: close what was opened.
+    await Promise.allSettled([events.close(), readModels.close()])
+    lock?.release()
+    throw err
+  }
+}
+
+interface StartDeps {
+  events: EventStore
+  readModels: ReadModelStore
+  logger: Logger
+  scheduler: SchedulerLike
+  clock: Clock
+  lock: DataDirLock | null
+}
+
+/** Everything after the stores are open: identity, projections, process managers, the app. */
+async function startOn(config: Config, deps: StartDeps): Promise<Parley> {
+  const { events, readModels, logger, scheduler, clock, lock } = deps
   await readModels.ensureCollections(allProjections.flatMap((p) => p.collections))
 
   // 2. Identity: tokens and ids. Ids are seeded past the newest stored event's time, so a clock
