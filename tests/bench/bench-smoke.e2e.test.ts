@@ -59,9 +59,14 @@ t.test('the bench runs every scenario and reports every section and target', asy
   t.equal(report.replay?.rebuild.complete, true, 'the rebuild finished')
 
   t.ok(report.targets.length >= 10, 'every target is listed')
-  // The throughput targets need a knee, which a tiny ladder on a busy machine may not reach;
-  // the others are measured by every run, however loaded.
-  const alwaysMeasured = ['idle-memory', 'append', 'replay', 'rebuild']
+  // The throughput targets need a knee, which a tiny ladder on a busy machine may not reach,
+  // and the memory per connection of six connections is within the noise of RSS (it can come
+  // out zero or negative, and is then not judged); the others are measured by every run.
+  t.ok(
+    report.targets.some((target) => target.id === 'idle-memory'),
+    'the idle memory target is listed',
+  )
+  const alwaysMeasured = ['append', 'replay', 'rebuild']
   t.same(
     report.targets
       .filter((target) => alwaysMeasured.some((id) => target.id.startsWith(id)))

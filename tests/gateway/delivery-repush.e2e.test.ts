@@ -84,6 +84,8 @@ t.test('re-pushes an unacknowledged message thrice with doubling waits, then sto
     events,
     'PushAbandoned',
     about('PushAbandoned', answer.messageId, 'user'),
+    // The give-up follows three waits: on a loaded machine that can take longer than 5 s.
+    15_000,
   )
   const pushes = []
   for (let i = 0; i < 3; i++) {
@@ -206,6 +208,9 @@ t.test('keeps re-pushing across a restart, counting the pushes made before it', 
     second.events,
     'PushAbandoned',
     about('PushAbandoned', answer.messageId, 'user'),
+    // The give-up follows three waits and, here, a restart: on a loaded machine that can take
+    // longer than the default 5 s.
+    15_000,
   )
   const after = [
     await back.next((f) => isPush(f) && f.messageId === answer.messageId),

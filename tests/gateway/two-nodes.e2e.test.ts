@@ -4,7 +4,14 @@ import { createEsdbEventStore } from '../../src/infra/eventstore/esdb/esdb-event
 import type { EventStore, RecordedEvent } from '../../src/infra/eventstore/port'
 import { startEsdbDouble } from '../support/esdb-double/double'
 import { startMongoDouble } from '../support/mongo-double/server'
-import { TEST_SECRET, fetchMessages, makeDataDir, text, uniqueId } from '../support/server'
+import {
+  TEST_SECRET,
+  fetchMessages,
+  makeDataDir,
+  text,
+  uniqueId,
+  type HistoryEntry,
+} from '../support/server'
 import { spawnServer, type SpawnedServer } from '../support/spawn-server'
 import { TestClient, isPush, waitUntil, type Frame } from '../support/ws-client'
 
@@ -131,6 +138,29 @@ async function waitUntilOffline(server: SpawnedServer, agentId: string): Promise
   await waitUntil(offline, `agent ${agentId} offline in the presence view`, 15_000)
 }
 
+/**
+ * A conversation's history from one node. A 503 `unavailable` (the node's read models more than
+ * 2 s behind, which a loaded machine running two nodes and both doubles can reach) is what the
+ * protocol tells clients to retry, so it is retried here too, for up to 15 s.
+ */
+async function historyOf(node: SpawnedServer, userId: string, conversationId: string) {
+  let history: HistoryEntry[] = []
+  await waitUntil(
+    async () => {
+      try {
+        history = await fetchMessages(node, { role: 'user', id: userId }, conversationId)
+        return true
+      } catch (err) {
+        if (String(err).includes(': 503 ')) return false
+        throw err
+      }
+    },
+    `the history of ${conversationId}`,
+    15_000,
+  )
+  return history
+}
+
 async function streamEvents(log: EventStore, stream: string): Promise<RecordedEvent[]> {
   return log.readStream(stream)
 }
@@ -163,8 +193,8 @@ t.test('two gateway nodes sharing EventStoreDB and MongoDB', async (t) => {
     t.equal(reply.type, 'sent')
     await user.next((f) => f.type === 'message' && f.messageId === reply.messageId)
 
-    const history = await fetchMessages(a, { role: 'user', id: userId }, conversationId)
-    const again = await fetchMessages(b, { role: 'user', id: userId }, conversationId)
+    const history = await historyOf(a, userId, conversationId)
+    const again = await historyOf(b, userId, conversationId)
     t.same(
       history.map((m) => m.messageId),
       again.map((m) => m.messageId),
