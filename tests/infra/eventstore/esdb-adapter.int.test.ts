@@ -71,6 +71,11 @@ t.test('fails calls on a server that went away with StoreUnavailableError', asyn
   const err = await store.appendToStream(newStream(), events(1)).catch((e: unknown) => e)
   t.type(err, StoreUnavailableError)
   t.match(err, { code: 'store_unavailable', details: { operation: 'appendToStream' } })
+  t.match(
+    (err as Error).message,
+    /^event store unavailable during appendToStream: .+/,
+    "the message carries the client's reason, for the operator",
+  )
   await t.rejects(store.headPosition(), StoreUnavailableError)
 })
 

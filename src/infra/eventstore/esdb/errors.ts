@@ -17,7 +17,10 @@ export const STORE_FAILED = 'store_failed' as const
 /** The store could not be reached or did not answer in time; the same call may work later. */
 export class StoreUnavailableError extends ParleyError {
   constructor(operation: string, cause: unknown) {
-    super(STORE_UNAVAILABLE, `event store unavailable during ${operation}`, { operation })
+    // The client's own words (`connect ECONNREFUSED 127.0.0.1:2113`, a deadline) say where and
+    // why, which an operator needs more than the operation's name.
+    const reason = cause instanceof Error && cause.message ? `: ${cause.message}` : ''
+    super(STORE_UNAVAILABLE, `event store unavailable during ${operation}${reason}`, { operation })
     this.cause = cause
   }
 }
