@@ -37,6 +37,9 @@ const notFound = (err: unknown) => (err as { status?: unknown } | null)?.status 
 /** One line per distinct reason: a bad token fails all three reads alike ("a, b: reason"). */
 function summarise(problems: { part: string; reason: string }[]): string | null {
   if (!problems.length) return null
+  // Rejections arrive in any order; the line names the parts in the page's order.
+  const order = ['conversations', 'seats', 'queue']
+  problems.sort((a, b) => order.indexOf(a.part) - order.indexOf(b.part))
   const byReason = new Map<string, string[]>()
   for (const { part, reason } of problems) {
     byReason.set(reason, [...(byReason.get(reason) ?? []), part])

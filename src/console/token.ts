@@ -32,9 +32,8 @@ export function tokenFromUrl(search: string = location.search): string | null {
   return token && token.trim() ? token.trim() : null
 }
 
-/** "a user", "an agent": the article before a role. */
-export const withArticle = (role: string): string =>
-  `${/^[aeiou]/i.test(role) ? 'an' : 'a'} ${role}`
+/** "a user", "an agent", "an admin": the article before a role ("user" starts with a "you"). */
+export const withArticle = (role: string): string => `${/^[aeio]/i.test(role) ? 'an' : 'a'} ${role}`
 
 /** A token's problem for a page meant for `role`, or null when it fits. */
 export function tokenProblem(
