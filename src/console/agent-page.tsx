@@ -33,7 +33,7 @@ export function AgentPage(props: { token: string; claims: TokenClaims }) {
   useEffect(() => {
     let live = true
     const refresh = () =>
-      readDesk(session.client, props.claims.sub).then((next) => {
+      readDesk(session.client, props.claims.sub, props.claims.seats).then((next) => {
         if (!live) return
         setDesk(next)
         for (const c of next.open) session.follow(c.conversationId)
@@ -95,7 +95,7 @@ export function AgentPage(props: { token: string; claims: TokenClaims }) {
           data-seats-used={desk.seats?.openConversations}
           data-seats={desk.seats?.seats}
         >
-          {desk.seats ? `${desk.seats.openConversations} / ${desk.seats.seats} seats` : '– seats'}
+          {desk.seats ? `${desk.seats.openConversations} / ${desk.seats.seats} seats` : '— seats'}
         </span>
       </StatusBar>
       <AgentSidebar

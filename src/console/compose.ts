@@ -30,6 +30,23 @@ export type Draft = Partial<
   >
 >
 
+/** The label each field shows; problems name fields by it. */
+export const FIELD_LABELS: Record<keyof Draft, string> = {
+  text: 'Message',
+  url: 'URL',
+  coverUrl: 'Cover image URL',
+  width: 'Width (px)',
+  height: 'Height (px)',
+  durationSec: 'Duration (s)',
+  orderId: 'Order id',
+  couponId: 'Coupon code',
+  title: 'Title',
+  price: 'Amount',
+  currency: 'Currency (EUR)',
+  imageUrl: 'Image URL',
+  expiresAt: 'Expires (2026-12-31T23:59:59Z)',
+}
+
 /** Which fields each format asks for; the first ones listed are required. */
 export const FORMAT_FIELDS: Record<
   ComposerFormat,
@@ -64,7 +81,7 @@ export function buildContent(
   draft: Draft,
 ): { content: Content } | { problem: string } {
   const missing = FORMAT_FIELDS[format].required.find((field) => !filled(draft[field]))
-  if (missing) return { problem: `${missing} is required` }
+  if (missing) return { problem: `${FIELD_LABELS[missing]} is required` }
 
   const out: Record<string, unknown> = { format }
   for (const field of [...FORMAT_FIELDS[format].required, ...FORMAT_FIELDS[format].optional]) {
@@ -72,11 +89,11 @@ export function buildContent(
     if (!filled(value)) continue
     if (field === 'width' || field === 'height' || field === 'durationSec') {
       const number = Number(value)
-      if (!Number.isFinite(number)) return { problem: `${field} must be a number` }
+      if (!Number.isFinite(number)) return { problem: `${FIELD_LABELS[field]} must be a number` }
       out[field] = number
     } else if (field === 'price') {
       const cents = parseCents(value)
-      if (Number.isNaN(cents)) return { problem: 'price must be an amount like 34.99' }
+      if (Number.isNaN(cents)) return { problem: `${FIELD_LABELS.price} must look like 34.99` }
       out[format === 'coupon' ? 'amountCents' : 'priceCents'] = cents
     } else if (field === 'currency') {
       out.currency = value.trim().toUpperCase()

@@ -3,26 +3,11 @@ import type { Content } from '../domain/content/schema'
 import {
   buildContent,
   COMPOSER_FORMATS,
+  FIELD_LABELS,
   FORMAT_FIELDS,
   type ComposerFormat,
   type Draft,
 } from './compose'
-
-const LABELS: Record<keyof Draft, string> = {
-  text: 'Message',
-  url: 'URL',
-  coverUrl: 'Cover image URL',
-  width: 'Width (px)',
-  height: 'Height (px)',
-  durationSec: 'Duration (s)',
-  orderId: 'Order id',
-  couponId: 'Coupon code',
-  title: 'Title',
-  price: 'Amount',
-  currency: 'Currency (EUR)',
-  imageUrl: 'Image URL',
-  expiresAt: 'Expires (2026-12-31T23:59:59Z)',
-}
 
 /**
  * Writes a message in any content format: a format menu, that format's fields, Send. The send
@@ -50,8 +35,8 @@ export function Composer(props: { onSend(content: Content): void; disabled?: str
     const common = {
       name,
       value: draft[name] ?? '',
-      placeholder: LABELS[name] + (isRequired ? '' : ' (optional)'),
-      'aria-label': LABELS[name],
+      placeholder: FIELD_LABELS[name] + (isRequired ? '' : ' (optional)'),
+      'aria-label': FIELD_LABELS[name],
       onInput: (e: Event) => setDraft({ ...draft, [name]: (e.target as HTMLInputElement).value }),
     }
     return name === 'text' && format === 'text' ? (

@@ -54,5 +54,7 @@ function Index() {
 const page = document.body.dataset.page
 const root = document.getElementById('app')
 if (root) {
+  // render() keeps what the page was served with, so the build's "Loading…" line goes first.
+  root.replaceChildren()
   render(page === 'customer' || page === 'agent' ? <Signed page={page} /> : <Index />, root)
 }

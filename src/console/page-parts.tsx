@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import type { ConnectionStatus } from '../client'
 import type { ChatSession, SessionView } from './session'
-import { tokenProblem } from './token'
+import { tokenProblem, withArticle } from './token'
 
 /** The session's view, redrawn on each of its changes. */
 export function useSessionView(session: ChatSession): SessionView {
@@ -63,8 +63,8 @@ export function TokenGate(props: {
     <form class="token-gate" onSubmit={submit}>
       <h1>{props.title}</h1>
       <p>
-        Paste a {props.role} token, made with <code>{command}</code>, or open this page with{' '}
-        <code>?token=…</code>.
+        Paste {withArticle(props.role)} token, made with <code>{command}</code>, or open this page
+        with <code>?token=…</code>.
       </p>
       <textarea
         name="token"

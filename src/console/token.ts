@@ -32,6 +32,9 @@ export function tokenFromUrl(search: string = location.search): string | null {
   return token && token.trim() ? token.trim() : null
 }
 
+/** "a user", "an agent", "an admin": the article before a role ("user" starts with a "you"). */
+export const withArticle = (role: string): string => `${/^[aeio]/i.test(role) ? 'an' : 'a'} ${role}`
+
 /** A token's problem for a page meant for `role`, or null when it fits. */
 export function tokenProblem(
   token: string,
@@ -39,9 +42,9 @@ export function tokenProblem(
   now = Date.now(),
 ): string | null {
   const claims = readClaims(token)
-  if (!claims) return 'This is not a Parley token (a JWT from `npx parley token`).'
+  if (!claims) return 'This is not a Parley token (a JWT made with npx parley token).'
   if (claims.role !== role)
-    return `This page needs a ${role} token; this one has the role ${claims.role}.`
+    return `This page needs ${withArticle(role)} token; this one has the role ${claims.role}.`
   if (claims.exp !== undefined && claims.exp * 1000 <= now) return 'This token has expired.'
   return null
 }

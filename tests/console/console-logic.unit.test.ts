@@ -1,6 +1,7 @@
 import t from 'tap'
-import type { ChatItem } from '../../src/client'
+import { ClientError, type ChatItem, type ParleyClient } from '../../src/client'
 import { buildContent, parseCents } from '../../src/console/compose'
+import { readDesk } from '../../src/console/desk'
 import { DESK_MEMORY_LIMIT, DeskMemory, type DeskStorage } from '../../src/console/desk-memory'
 import { noticeText } from '../../src/console/notices'
 import { Timeline, unreadCount } from '../../src/console/timeline'
@@ -104,13 +105,13 @@ t.test('builds content in every format from the composer fields', async (t) => {
       },
     },
   )
-  t.same(buildContent('text', { text: '   ' }), { problem: 'text is required' })
-  t.same(buildContent('order_card', { orderId: 'SO-1' }), { problem: 'title is required' })
+  t.same(buildContent('text', { text: '   ' }), { problem: 'Message is required' })
+  t.same(buildContent('order_card', { orderId: 'SO-1' }), { problem: 'Title is required' })
   t.same(buildContent('image', { url: 'https://x.test', width: 'wide' }), {
-    problem: 'width must be a number',
+    problem: 'Width (px) must be a number',
   })
   t.same(buildContent('coupon', { couponId: 'C', title: 'T', price: '1.234' }), {
-    problem: 'price must be an amount like 34.99',
+    problem: 'Amount must look like 34.99',
   })
   t.equal(parseCents('35'), 3500)
   t.equal(parseCents('0.05'), 5)
@@ -154,7 +155,11 @@ t.test('reads a token and says when it does not fit the page', async (t) => {
   t.match(readClaims(agent), { role: 'agent', sub: 'a1', seats: 3 })
   t.equal(tokenProblem(agent, 'agent'), null)
   t.match(tokenProblem(agent, 'user'), /needs a user token; this one has the role agent/)
-  t.match(tokenProblem('not-a-token', 'user'), /not a Parley token/)
+  t.match(tokenProblem(testToken('user', 'u1'), 'agent'), /needs an agent token/)
+  t.equal(
+    tokenProblem('not-a-token', 'user'),
+    'This is not a Parley token (a JWT made with npx parley token).',
+  )
   t.equal(readClaims('a.!!!.c'), null)
   t.match(tokenProblem(agent, 'agent', Date.now() + 48 * 3600_000), /expired/)
 })
@@ -217,3 +222,41 @@ t.test('the desk memory starts empty on unreadable data and keeps its newest mar
   t.equal(reloaded.viewedSeq('c1'), 2, 'viewing again makes a mark recent')
   t.equal(reloaded.viewedSeq(`c${DESK_MEMORY_LIMIT}`), 1)
 })
+
+/** A client whose `api()` answers each path from `answer` (a value, or an error to throw). */
+function apiClient(answer: (path: string) => unknown): ParleyClient {
+  return {
+    api: async (path: string) => {
+      const result = answer(path)
+      if (result instanceof Error) throw result
+      return result
+    },
+  } as unknown as ParleyClient
+}
+
+t.test(
+  'a first visit shows the claimed seats and no error; a bad token is said once',
+  async (t) => {
+    const first = apiClient((path) =>
+      path.startsWith('/v1/agents/')
+        ? new ClientError('not_found', 'no such agent', { status: 404 })
+        : path.startsWith('/v1/queue')
+          ? { queue: [], nextCursor: null }
+          : { conversations: [] },
+    )
+    t.match(await readDesk(first, 'a1', 3), {
+      seats: { seats: 3, openConversations: 0 },
+      problem: null,
+    })
+    t.match(await readDesk(first, 'a1'), { seats: null, problem: null }, 'no claim: seats unknown')
+
+    const badToken = apiClient(
+      () => new ClientError('unauthorized', 'bad token signature', { status: 401 }),
+    )
+    t.match(await readDesk(badToken, 'a1', 3), {
+      seats: null,
+      queue: null,
+      problem: 'conversations, seats, queue: bad token signature',
+    })
+  },
+)

@@ -36,6 +36,9 @@ t.test('the agent page shows the queue in serving order, a requeued one at the h
     `${server.httpUrl}/console/agent?token=${server.token('agent', agentId, 1)}`,
   )
   const a = desk.page
+  t.equal(await a.locator('.boot').count(), 0, 'the "Loading…" placeholder is gone once drawn')
+  await a.locator('.seats', { hasText: '0 / 1 seats' }).waitFor({ timeout: UI_WAIT_MS })
+  t.equal(await a.locator('.sidebar .problem').count(), 0, 'a first visit shows no error')
   const mine = await open('first')
   await a.locator(`.open-conversations [data-conversation-id="${mine.conversationId}"]`).waitFor()
 
