@@ -1,5 +1,5 @@
 import type { ParleyClient } from '../client'
-import type { QueueEntry } from '../projections/queries'
+import type { QueueEntry } from '../projections/queue-query'
 
 /** How often the agent page re-reads its desk and the queue (ms): the queue moves silently. */
 export const DESK_REFRESH_MS = 5000

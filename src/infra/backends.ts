@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { Config } from './config/config'
+import { maskCredentials, type Config } from './config/config'
 import { EVENTS_FILE, READ_MODELS_FILE } from './data-files'
 import { createEsdbEventStore } from './eventstore/esdb/esdb-event-store'
 import type { EventStore } from './eventstore/port'
@@ -16,31 +16,26 @@ import { createSqliteReadModelStore } from './readmodel/sqlite'
  * and the CLI tools both open their stores here, so they can never disagree on where data is.
  */
 
-/** Which stores live in the data directory: those need its lock and its files. */
-export function embeddedStores(config: Config): { events: boolean; readModels: boolean } {
-  return { events: !config.eventStoreUrl, readModels: !config.mongodbUrl }
-}
-
 /** True when any store is the embedded one, so the data directory must be locked. */
 export function usesDataDir(config: Config): boolean {
-  const embedded = embeddedStores(config)
-  return embedded.events || embedded.readModels
+  return !config.eventStoreUrl || !config.mongodbUrl
 }
 
 /** Where the events live, as a log line or an error message may say it (no credentials). */
 export function describeStores(config: Config): { events: string; readModels: string } {
-  const mask = (url: string): string => url.replace(/\/\/[^/@]*@/, '//***@')
   return {
-    events: config.eventStoreUrl ? mask(config.eventStoreUrl) : join(config.dataDir, EVENTS_FILE),
+    events: config.eventStoreUrl
+      ? maskCredentials(config.eventStoreUrl)
+      : join(config.dataDir, EVENTS_FILE),
     readModels: config.mongodbUrl
-      ? `${mask(config.mongodbUrl)} (database ${config.mongodbDb})`
+      ? `${maskCredentials(config.mongodbUrl)} (database ${config.mongodbDb})`
       : join(config.dataDir, READ_MODELS_FILE),
   }
 }
 
 /** Opens the configured event store; the embedded one with `sqlite` options when given. */
 export function openEventStore(
-  config: Config,
+  config: Pick<Config, 'eventStoreUrl' | 'dataDir'>,
   options: { logger?: Logger; sqlite?: { pageSize?: number } } = {},
 ): EventStore {
   const logger = options.logger ?? silentLogger

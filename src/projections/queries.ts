@@ -5,7 +5,6 @@ import { POSITION_FIELD } from './batch'
 import { AGENTS, type AgentDoc } from './readmodels/agents'
 import {
   CONVERSATIONS,
-  REQUEUE_RANK_OFFSET,
   type ConversationDoc,
   type ConversationStatusView,
 } from './readmodels/conversations'
@@ -30,7 +29,8 @@ export const DEFAULT_MESSAGES_LIMIT = 100
 /** Conversations per list when no limit is given: 100. */
 export const DEFAULT_CONVERSATIONS_LIMIT = 100
 
-const clampLimit = (limit: number): number =>
+/** A requested limit within 1..MAX_QUERY_LIMIT. */
+export const clampLimit = (limit: number): number =>
   Math.max(0, Math.min(Math.floor(limit), MAX_QUERY_LIMIT))
 
 // The runner's replay stamp is bookkeeping, not part of any read model's shape.
@@ -205,12 +205,12 @@ export interface Page<T> {
 }
 
 /** Reads one more than asked for: the extra item only tells that another page exists. */
-function toPage<T>(docs: Doc[], limit: number): Page<T> {
+export function toPage<T>(docs: Doc[], limit: number): Page<T> {
   return { items: docs.slice(0, limit).map((doc) => unstamped<T>(doc)), more: docs.length > limit }
 }
 
 /** The object without its undefined fields: a filter left out matches everything. */
-const defined = <T extends object>(value: T): T =>
+export const defined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
 
 const equalities = (fields: Record<string, Scalar | undefined>): Record<string, Scalar> =>
@@ -392,99 +392,4 @@ export async function pageAgents(
     return { presence, desk: desk && unstamped<AgentDoc>(desk) }
   })
   return { items, more: page.more }
-}
-
-/** A waiting conversation as the queue lists it: no content, only who and since when. */
-export interface QueueEntry {
-  conversationId: string
-  userId: string
-  /** When it began waiting: its opening, or the moment its agent left. */
-  waitingSince: number
-  /** Place in the line, 1 at the head. */
-  position: number
-  /** Sent back by `agent_left`, and so ahead of every conversation that never had an agent. */
-  requeued: boolean
-}
-
-/** Where a page of the queue ended: what the next page continues after. */
-export interface QueueMark {
-  queueRank: number
-  conversationId: string
-  position: number
-}
-
-/** A page of the queue, and where the next one starts (null on the last page). */
-export interface QueuePage {
-  items: QueueEntry[]
-  next: QueueMark | null
-}
-
-export interface QueuePageOptions {
-  /** Continue after this conversation: the `next` of the previous page. */
-  after?: QueueMark
-  /** Default `DEFAULT_PAGE_LIMIT`, at most `MAX_QUERY_LIMIT`. */
-  limit?: number
-}
-
-/** The queue entry of a waiting conversation at a place in the line. */
-export function queueEntryOf(doc: ConversationDoc, position: number): QueueEntry {
-  const requeued = doc.queueRank < doc.openedAt
-  return {
-    conversationId: doc.conversationId,
-    userId: doc.userId,
-    waitingSince: requeued ? doc.queueRank + REQUEUE_RANK_OFFSET : doc.openedAt,
-    position,
-    requeued,
-  }
-}
-
-/**
- * The waiting conversations in the order the dispatcher serves them: by `queueRank`, ties by
- * conversationId (as text, as the store orders its keys). Positions go on from the cursor's, so
- * a later page counts from the page before it, not from the queue as it is now.
- */
-export async function pageQueue(
-  rm: ReadModelStore,
-  options: QueuePageOptions = {},
-): Promise<QueuePage> {
-  const { after } = options
-  const wanted = clampLimit(options.limit ?? DEFAULT_PAGE_LIMIT) + 1
-  const found: Doc[] = []
-
-  // 1. The rest of the cursor's rank (opened, or sent back, in the same millisecond).
-  if (after !== undefined) {
-    const ties = await rm.find({
-      collection: CONVERSATIONS,
-      where: { status: 'queued', queueRank: after.queueRank },
-      range: { field: 'conversationId', gt: after.conversationId },
-      orderBy: { field: 'conversationId', direction: 'asc' },
-      limit: wanted,
-    })
-    found.push(...ties)
-  }
-
-  // 2. Everything further back in the line.
-  if (found.length < wanted) {
-    const behind = await rm.find({
-      collection: CONVERSATIONS,
-      where: { status: 'queued' },
-      range: defined({ field: 'queueRank', gt: after?.queueRank }),
-      orderBy: { field: 'queueRank', direction: 'asc' },
-      limit: wanted - found.length,
-    })
-    found.push(...behind)
-  }
-
-  const page = toPage<ConversationDoc>(found, wanted - 1)
-  const first = (after?.position ?? 0) + 1
-  const items = page.items.map((doc, i) => queueEntryOf(doc, first + i))
-  const last = page.items[page.items.length - 1]
-  const next = page.more
-    ? {
-        queueRank: last.queueRank,
-        conversationId: last.conversationId,
-        position: first - 1 + items.length,
-      }
-    : null
-  return { items, next }
 }

@@ -5,8 +5,7 @@ import { ParleyError } from '../../domain/shared/errors'
 import { categoryOf } from '../../domain/shared/streams'
 import type { EventStore, RecordedEvent } from '../../infra/eventstore/port'
 import { DEFAULT_DATA_DIR } from '../../infra/config/config'
-import { createEsdbEventStore } from '../../infra/eventstore/esdb/esdb-event-store'
-import { createSqliteEventStore } from '../../infra/eventstore/sqlite'
+import { openEventStore } from '../../infra/backends'
 import type { EventFilter } from './replay-options'
 
 /** The event log's file name in the data directory (shared with the server). */
@@ -39,15 +38,14 @@ export function openEventLog(
   source: EventLogSource,
   fallbackDataDir = DEFAULT_DATA_DIR,
 ): EventStore {
-  if (source.dataDir === undefined && source.eventStoreUrl) {
-    return createEsdbEventStore({ connectionString: source.eventStoreUrl })
-  }
-
-  const path = join(source.dataDir ?? fallbackDataDir, REPLAY_EVENTS_FILE)
-  if (!existsSync(path)) {
+  const dataDir = source.dataDir ?? fallbackDataDir
+  // An explicit data directory means its embedded log, whatever the environment says.
+  const eventStoreUrl = source.dataDir === undefined ? source.eventStoreUrl : undefined
+  const path = join(dataDir, REPLAY_EVENTS_FILE)
+  if (!eventStoreUrl && !existsSync(path)) {
     throw new ParleyError(EVENT_LOG_MISSING, `no event log at ${path}`, { path })
   }
-  return createSqliteEventStore({ path, pageSize: REPLAY_PAGE_SIZE })
+  return openEventStore({ eventStoreUrl, dataDir }, { sqlite: { pageSize: REPLAY_PAGE_SIZE } })
 }
 
 /**

@@ -77,6 +77,9 @@ export class ConfigError extends ParleyError {
 
 type Env = Record<string, string | undefined>
 
+/** A connection string with its user and password (if any) replaced by `***`, for messages. */
+export const maskCredentials = (url: string): string => url.replace(/\/\/[^/@]*@/, '//***@')
+
 /**
  * Reads Parley's settings from the environment. An empty variable counts as unset. Throws a
  * ConfigError listing every bad variable, its value and what was expected.
@@ -186,8 +189,11 @@ class EnvReader {
     if (raw === undefined) return undefined
     if (protocols.some((p) => raw.startsWith(`${p}//`) && raw.length > p.length + 2)) return raw
 
-    const masked = raw.replace(/\/\/[^/@]*@/, '//***@')
-    this.problem(name, masked, `a connection string starting with ${protocols.join('// or ')}//`)
+    this.problem(
+      name,
+      maskCredentials(raw),
+      `a connection string starting with ${protocols.join('// or ')}//`,
+    )
     return undefined
   }
 
