@@ -50,7 +50,8 @@ export function TokenGate(props: {
 }) {
   const [value, setValue] = useState('')
   const [problem, setProblem] = useState<string | null>(null)
-  const command = `npx parley token --role ${props.role} --id <id>${props.role === 'agent' ? ' --seats 3' : ''}`
+  const seats = props.role === 'agent' ? ' --seats 3' : ''
+  const command = `npx parley token --role ${props.role} --id <id>${seats}`
 
   function submit(event: Event) {
     event.preventDefault()

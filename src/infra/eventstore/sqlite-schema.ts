@@ -121,7 +121,8 @@ export function prepareStatements(db: Database.Database): EventStatements {
       .safeIntegers(true),
     findById: db
       .prepare<[string], Ref>(
-        `SELECT stream, revision, position FROM events WHERE id = ?${legacy ? '' : ' AND chosen_id = 1'}`,
+        'SELECT stream, revision, position FROM events WHERE id = ?' +
+          (legacy ? '' : ' AND chosen_id = 1'),
       )
       .safeIntegers(true),
     readStream: db

@@ -53,9 +53,9 @@ function runs(changes: readonly DocChange[]): { collection: string; changes: Doc
 }
 
 /**
- * A commit's body, inside the caller's transaction: generation and position checks, the documents (one
- * ordered `bulkWrite` per run of one collection, in the batch's order), then the checkpoint,
- * which never moves back: a writer behind another leaves the later position in place.
+ * A commit's body, inside the caller's transaction: generation and position checks, the
+ * documents (one ordered `bulkWrite` per run of one collection, in the batch's order), then the
+ * checkpoint, which never moves back: a writer behind another leaves the later position in place.
  */
 export async function commitIn(
   db: Db,
